@@ -1,0 +1,1 @@
+"""llmagentos.memory."""
