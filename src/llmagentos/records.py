@@ -26,6 +26,7 @@ _REGISTRY: dict[str, type[Any]] = {}
 _TUPLE_FIELDS: dict[type[Any], frozenset[str]] = {}
 
 
+@typing.dataclass_transform(frozen_default=True)
 def record(cls: type[T]) -> type[T]:
     """Declare a frozen, slotted record type and register it with the codec."""
     dc: type[T] = dataclasses.dataclass(frozen=True, slots=True)(cls)
