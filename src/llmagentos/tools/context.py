@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmagentos.tools._typing import record
+from llmagentos.records import record
 
 
 @record

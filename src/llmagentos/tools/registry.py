@@ -158,11 +158,11 @@ class ToolRegistry:
             args, kwargs = t.arguments.bind(arguments, tool=name, context=context)
             limit = self._time_limit(t, timeout_s, context)
             output = await self._run(t, args, kwargs, limit)
-            return _result(name=name, ok=True, output=_to_json(name, output))
+            return ToolResult(name=name, ok=True, output=_to_json(name, output))
         except LLMAgentOSError as exc:
-            return _result(name=name, ok=False, error=exc.message, error_type=type(exc).__name__)
+            return ToolResult(name=name, ok=False, error=exc.message, error_type=type(exc).__name__)
         except Exception as exc:  # a bug here must still reach the agent, not the kernel
-            return _result(
+            return ToolResult(
                 name=name, ok=False, error=_describe_failure(exc), error_type="ToolFailed"
             )
 
@@ -259,11 +259,6 @@ class ToolRegistry:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-
-def _result(**fields: Any) -> ToolResult:
-    # `**fields` because mypy cannot see record constructors yet (see `tools._typing`).
-    return ToolResult(**fields)
 
 
 def _describe_failure(exc: BaseException) -> str:

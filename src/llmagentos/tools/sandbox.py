@@ -22,8 +22,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from llmagentos.records import replace
-from llmagentos.tools._typing import record
+from llmagentos.records import record, replace
 
 # Runs first in the child: set the limits, then replace itself with the real interpreter.
 # Doing it there (not with `preexec_fn`) is safe when the parent has threads, and limits

@@ -77,13 +77,7 @@ class Tool(Generic[P, R]):
     @property
     def spec(self) -> ToolSpec:
         """What a model is shown: name, description and argument schema."""
-        # `**fields` because mypy cannot see record constructors yet (see `tools._typing`).
-        fields: dict[str, Any] = {
-            "name": self.name,
-            "description": self.description,
-            "parameters": self.parameters,
-        }
-        return ToolSpec(**fields)
+        return ToolSpec(name=self.name, description=self.description, parameters=self.parameters)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.fn(*args, **kwargs)
