@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from llmagentos.errors import InvalidArgument, UnknownModel
-from llmagentos.llm._typing import record
 from llmagentos.llm.base import LLMBackend
+from llmagentos.records import record
 
 Option = str | int | float | bool
 ProviderFactory = Callable[..., LLMBackend]

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmagentos.errors import MalformedModelOutput
-from llmagentos.llm._typing import record
 from llmagentos.llm.types import ToolCallRequest
+from llmagentos.records import record
 
 EXPECTED = 'a JSON object like {"tool": "<tool name>", "arguments": {"<arg>": <value>}}'
 
