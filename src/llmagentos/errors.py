@@ -166,7 +166,7 @@ class NondeterminismError(FatalError):
     code = "nondeterminism"
 
 
-class ProcessExit(BaseException):  # noqa: N818 - control flow, named for what happens
+class ProcessExit(BaseException):
     """Unwinds a process; not an error."""
 
 

@@ -1,0 +1,28 @@
+"""Kernel configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class KernelConfig:
+    """How a kernel boots. Defaults give a durable, journaled OS in `.llmagentos/`."""
+
+    state_dir: str | Path = ".llmagentos"
+    db_name: str = "os.db"
+    journal: bool = True
+    recover: bool = True
+    scheduler: str = "las"
+    scheduler_options: dict[str, Any] = field(default_factory=dict)
+    default_model: str | None = None
+    tool_timeout_s: float = 60.0
+    max_request_tokens: int = 1_000_000
+    control_poll_s: float = 0.25
+    durable: bool = False  # True: fsync every commit (survives power loss, slower)
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.state_dir) / self.db_name

@@ -1,0 +1,229 @@
+"""What each system call does once it is admitted: one handler per syscall record.
+
+Three shapes of handler:
+- *resource calls* (model, tool) queue on their resource through the scheduler, run outside
+  the database, and journal their intent before and their outcome after;
+- *effect calls* (storage, memory, messages, spawn) do their effect and write their journal
+  entry in one transaction, so the effect happens exactly once across crashes;
+- *blocking calls* (receive, request, wait, sleep) loop until they can complete that way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from llmagentos import records
+from llmagentos.errors import (
+    InvalidArgument,
+    LLMAgentOSError,
+    RequestTooLarge,
+    UnknownModel,
+)
+from llmagentos.kernel import effects as fx
+from llmagentos.kernel import syscalls as sc
+from llmagentos.kernel.callkit import account, finish_call
+from llmagentos.kernel.process import Process, ProcessState
+from llmagentos.llm.base import LLMBackend
+from llmagentos.llm.types import LLMRequest, LLMResponse, Message, StreamChunk, Usage
+from llmagentos.storage import journal
+from llmagentos.tools import ToolContext
+
+if TYPE_CHECKING:
+    from llmagentos.kernel.kernel import Kernel
+
+Handler = Callable[["Kernel", Process, int, Any, "journal.JournalEntry | None"], Awaitable[Any]]
+
+
+def estimate_tokens(request: LLMRequest) -> int:
+    """Rough prompt size (4 characters a token) for admission and budgets."""
+    chars = sum(len(m.content) + 16 for m in request.messages)
+    chars += sum(len(t.name) + len(t.description) + 64 for t in request.tools)
+    return chars // 4 + 1
+
+
+# -- model -------------------------------------------------------------------------------
+
+
+def backend_for(k: Kernel, request: LLMRequest) -> tuple[str, LLMBackend]:
+    name = request.model or k.default_model
+    if name is not None and name not in k.models and ":" in name:
+        k.add_model(name, name)  # a full spec (`openai:...`) loads on first use
+    if name is None or name not in k.models:
+        known = ", ".join(sorted(k.models)) or "none"
+        raise UnknownModel(f"model {request.model or '(default)'!r} is not loaded; known: {known}")
+    return name, k.models[name]
+
+
+def check_request(k: Kernel, request: LLMRequest, backend: LLMBackend) -> int:
+    if not request.messages:
+        raise InvalidArgument("a model call needs at least one message")
+    if request.max_tokens <= 0 or request.max_tokens > k.config.max_request_tokens:
+        raise InvalidArgument(
+            f"max_tokens must be between 1 and {k.config.max_request_tokens},"
+            f" got {request.max_tokens}"
+        )
+    prompt = estimate_tokens(request)
+    window = backend.context_window
+    if window is not None and prompt >= window:
+        raise RequestTooLarge(
+            f"the prompt is about {prompt} tokens; the model's window is {window}"
+        )
+    return prompt
+
+
+async def llm(
+    k: Kernel, proc: Process, seq: int, call: sc.LLMCall, entry: journal.JournalEntry | None
+) -> LLMResponse:
+    try:
+        name, backend = backend_for(k, call.request)
+        prompt = check_request(k, call.request, backend)
+    except LLMAgentOSError as exc:
+        await k.journal_error(proc, seq, call, exc)
+        raise
+    request = records.replace(
+        call.request, model=backend.name if not call.request.model else call.request.model
+    )
+    if k.config.journal:
+        text = records.dumps(call)
+        k.db.write_nowait(lambda c: journal.record_started(c, proc.pid, seq, "llm", text))
+    resource = f"llm:{name}"
+    if proc.state is ProcessState.RUNNING:
+        k._set_state(proc, ProcessState.WAITING)
+    t0 = time.monotonic()
+    cid, _ = await k.acquire(proc, resource, prompt + request.max_tokens)
+    tokens = 0
+    try:
+        response = await backend.complete(request)
+        tokens = response.usage.total_tokens
+    except LLMAgentOSError as exc:
+        await k.journal_error(proc, seq, call, exc)
+        raise
+    finally:
+        k.release(cid, proc, resource, tokens, time.monotonic() - t0)
+        if proc.state is ProcessState.WAITING:
+            k._set_state(proc, ProcessState.RUNNING)
+    account(proc, call, response)
+    await finish_call(k, proc, seq, call, response)
+    return response
+
+
+async def stream_call(k: Kernel, proc: Process, call: sc.LLMCall) -> AsyncIterator[StreamChunk]:
+    """Streamed model call: chunks go to the caller live; the whole answer is journaled."""
+    if proc.replay.get(proc.seq) is not None and proc.replay[proc.seq].finished:
+        response: LLMResponse = await k.syscall(proc, call)
+        yield StreamChunk(
+            delta=response.text,
+            finish_reason=response.finish_reason,
+            usage=response.usage,
+            tool_calls=response.message.tool_calls,
+        )
+        return
+    seq = proc.seq
+    proc.seq += 1
+    proc.syscalls += 1
+    proc.replay.pop(seq, None)
+    await k._admit(proc, seq, call)
+    name, backend = backend_for(k, call.request)
+    prompt = check_request(k, call.request, backend)
+    resource = f"llm:{name}"
+    cid, _ = await k.acquire(proc, resource, prompt + call.request.max_tokens)
+    parts: list[str] = []
+    last = StreamChunk(delta="")
+    t0 = time.monotonic()
+    try:
+        async for chunk in backend.stream(call.request):
+            parts.append(chunk.delta)
+            last = chunk
+            yield chunk
+    finally:
+        usage = last.usage or Usage(prompt, len(parts))
+        k.release(cid, proc, resource, usage.total_tokens, time.monotonic() - t0)
+    response = LLMResponse(
+        message=Message(role="assistant", content="".join(parts), tool_calls=last.tool_calls),
+        finish_reason=last.finish_reason or "stop",
+        usage=usage,
+        model=name,
+    )
+    account(proc, call, response)
+    await finish_call(k, proc, seq, call, response)
+
+
+# -- tools -------------------------------------------------------------------------------
+
+
+async def tool(
+    k: Kernel,
+    proc: Process,
+    seq: int,
+    call: sc.ToolInvoke,
+    entry: journal.JournalEntry | None,
+) -> sc.ToolResult:
+    proc.tool_calls += 1
+    key = f"{proc.pid}:{seq}"
+    context = ToolContext(
+        pid=proc.pid,
+        call_id=key,
+        idempotency_key=key,
+        deadline=None,
+        namespace=proc.namespace,
+    )
+    timeout = call.timeout_s or k.config.tool_timeout_s
+    if call.name not in k.tools:
+        result = await k.tools.invoke(call.name, dict(call.arguments), context=context)
+        await finish_call(k, proc, seq, call, result)
+        return result
+    tool = k.tools.get(call.name)
+    if k.config.journal:
+        text = records.dumps(call)
+        write = lambda c: journal.record_started(c, proc.pid, seq, "tool", text)  # noqa: E731
+        # Intent must be durable before an outside effect may happen.
+        await k.db.write(write) if tool.side_effects else k.db.write_nowait(write)
+    resource = f"tool:{call.name}"
+    if tool.concurrency is not None:
+        k.scheduler.set_limit(resource, tool.concurrency)
+    if proc.state is ProcessState.RUNNING:
+        k._set_state(proc, ProcessState.WAITING)
+    t0 = time.monotonic()
+    cid, _ = await k.acquire(proc, resource)
+    try:
+        result = await k.tools.invoke(
+            call.name, dict(call.arguments), context=context, timeout_s=timeout
+        )
+    finally:
+        k.release(cid, proc, resource, 0, time.monotonic() - t0)
+        if proc.state is ProcessState.WAITING:
+            k._set_state(proc, ProcessState.RUNNING)
+    await finish_call(k, proc, seq, call, result)
+    return result
+
+
+HANDLERS: dict[type, Handler] = {
+    sc.LLMCall: llm,
+    sc.ToolInvoke: tool,
+    sc.KVPut: fx.kv_put,
+    sc.KVGet: fx.kv_get,
+    sc.KVDelete: fx.kv_delete,
+    sc.KVList: fx.kv_list,
+    sc.FileWrite: fx.file_write,
+    sc.FileRead: fx.file_read,
+    sc.FileList: fx.file_list,
+    sc.FileDelete: fx.file_delete,
+    sc.Remember: fx.remember,
+    sc.Recall: fx.recall,
+    sc.Forget: fx.forget,
+    sc.Send: fx.send,
+    sc.Receive: fx.receive,
+    sc.Publish: fx.publish,
+    sc.Subscribe: fx.subscribe,
+    sc.Unsubscribe: fx.unsubscribe,
+    sc.Request: fx.request,
+    sc.Reply: fx.reply,
+    sc.Spawn: fx.spawn,
+    sc.Wait: fx.wait,
+    sc.Kill: fx.kill,
+    sc.Now: fx.now,
+    sc.Sleep: fx.sleep,
+}
+assert set(HANDLERS) == set(sc.SYSCALL_TYPES), "every syscall needs a handler"

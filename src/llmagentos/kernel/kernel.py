@@ -1,0 +1,726 @@
+"""The kernel: process table, syscall entry, access and quotas, scheduling, recovery.
+
+Every effect of an agent enters through `Kernel.syscall`. In order, a call is: refused if
+the process was killed; held while it is suspended; answered from the journal if the
+process is being replayed after a crash (the call must equal the journaled one, else
+`NondeterminismError`); checked against capabilities, policy and quotas (a decision that is
+"ask" waits, durably, for a person); then handed to its handler (`kernel.handlers`), which
+queues it on its resource through the scheduler when it needs one, runs it, and journals it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import itertools
+import json
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from llmagentos import records
+from llmagentos.access import (
+    ROOT,
+    AccessController,
+    ApprovalStore,
+    AuditLog,
+    Policy,
+    Subject,
+    check_quota,
+    derive,
+    target_of,
+)
+from llmagentos.access import SCHEMAS as ACCESS_SCHEMAS
+from llmagentos.errors import (
+    ApprovalRejected,
+    ErrorInfo,
+    InvalidArgument,
+    LLMAgentOSError,
+    NondeterminismError,
+    PermissionDenied,
+    ProcessExit,
+    ProcessKilled,
+    QuotaExceeded,
+    UnknownProcess,
+    as_error_info,
+    error_from_info,
+)
+from llmagentos.kernel.callkit import account, resolve_pid
+from llmagentos.kernel.config import KernelConfig
+from llmagentos.kernel.context import ProcessContext, SyncContext, current_context
+from llmagentos.kernel.events import EventBus
+from llmagentos.kernel.handlers import HANDLERS
+from llmagentos.kernel.policies import make_policy
+from llmagentos.kernel.process import Process, ProcessInfo, ProcessState
+from llmagentos.kernel.programs import ProgramRegistry, is_async_program, reference_of
+from llmagentos.kernel.scheduler import Completion, QueuedCall, Scheduler
+from llmagentos.kernel.syscalls import Capabilities, ExitStatus, Syscall
+from llmagentos.llm.base import LLMBackend
+from llmagentos.storage import journal
+from llmagentos.storage.db import Database
+from llmagentos.storage.schema import CORE_SCHEMA
+from llmagentos.tools import ToolRegistry
+
+_TERMINAL = ("done", "failed", "killed")
+
+
+class Kernel:
+    """Boots the managers, runs processes, and serves their system calls."""
+
+    def __init__(
+        self,
+        config: KernelConfig | None = None,
+        *,
+        models: dict[str, LLMBackend | str] | None = None,
+        tools: ToolRegistry | list[Any] | None = None,
+        policy: Policy | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.config = config or KernelConfig()
+        for key, value in overrides.items():
+            if not hasattr(self.config, key):
+                raise InvalidArgument(f"unknown kernel option {key!r}")
+            setattr(self.config, key, value)
+        self.db = Database(self.config.db_path, durable=self.config.durable)
+        self.programs = ProgramRegistry()
+        self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry()
+        if isinstance(tools, list):
+            for t in tools:
+                self.tools.register(t)
+        self.models: dict[str, LLMBackend] = {}
+        self._model_specs = dict(models or {})
+        self.default_model: str | None = self.config.default_model
+        self.events = EventBus()
+        self.audit = AuditLog(self.db)
+        self.access = AccessController(
+            policy or Policy([]), self.audit, resolve_peer=self._peer_names
+        )
+        self.approvals = ApprovalStore(self.db)
+        self.scheduler = Scheduler(
+            make_policy(self.config.scheduler, **self.config.scheduler_options)
+        )
+        self._procs: dict[int, Process] = {}
+        self._local_programs: dict[str, Callable[..., Any]] = {}
+        self._waiters: dict[int, asyncio.Future[float]] = {}
+        self._call_ids = itertools.count(1)
+        self._next_pid = 1
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._control_task: asyncio.Task[None] | None = None
+        self._lock_fd: int | None = None
+        self._booted = False
+        self.stats: dict[str, int] = {}
+        self._background: set[asyncio.Future[Any]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Kernel:
+        await self.boot()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.shutdown()
+
+    async def boot(self) -> None:
+        """Open storage, take the state directory's lock, load models, recover processes."""
+        if self._booted:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._take_lock()
+        self.db.open([CORE_SCHEMA, *ACCESS_SCHEMAS])
+        row = self.db.query_one("SELECT max(pid) FROM processes")
+        self._next_pid = (row[0] or 0) + 1 if row else 1
+        for name, spec in self._model_specs.items():
+            self.add_model(name, spec)
+        self._booted = True
+        if self.config.recover:
+            await self._recover()
+        self._control_task = asyncio.create_task(self._control_loop(), name="kernel-control")
+
+    async def shutdown(self) -> None:
+        """Stop every process without ending it (it resumes at the next boot), close all."""
+        if not self._booted:
+            return
+        self._booted = False
+        if self._control_task:
+            self._control_task.cancel()
+        tasks = [p.task for p in self._procs.values() if p.task and not p.task.done()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._flush_dirty()
+        await self.tools.aclose()
+        for backend in self.models.values():
+            await backend.aclose()
+        self.db.close()
+        self._release_lock()
+
+    def _take_lock(self) -> None:
+        path = Path(self.config.state_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path / "kernel.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise InvalidArgument(
+                f"another kernel is running on {path} (kernel.lock is held); stop it or use"
+                " another --state-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- models, tools, programs -----------------------------------------------------------
+
+    def add_model(self, name: str, backend: LLMBackend | str, *, default: bool = False) -> None:
+        """Make a model available to processes as `name` (a backend or a model spec)."""
+        if isinstance(backend, str):
+            from llmagentos.llm.spec import create_backend
+
+            backend = create_backend(backend)
+        self.models[name] = backend
+        self.scheduler.set_limit(f"llm:{name}", backend.max_concurrency)
+        if default or self.default_model is None:
+            self.default_model = name
+
+    def add_tool(self, fn: Any) -> None:
+        self.tools.register(fn)
+
+    def register_program(self, name: str, fn: Callable[..., Any]) -> None:
+        self.programs.register(name, fn)
+
+    def program_reference(self, program: str | Callable[..., Any]) -> str:
+        """A durable string for a program; local callables get an in-memory name."""
+        if isinstance(program, str):
+            return program
+        ref = reference_of(program)
+        if ref is None:
+            ref = f"<local>:{getattr(program, '__qualname__', repr(program))}"
+        self._local_programs[ref] = program
+        return ref
+
+    def _resolve_program(self, ref: str) -> Callable[..., Any]:
+        if ref in self._local_programs:
+            found = self._local_programs[ref]
+        elif ref.startswith("<local>:"):
+            raise LLMAgentOSError(
+                f"program {ref} was defined inside a function and cannot be reloaded after a"
+                " restart; define it at module level to make it recoverable"
+            )
+        else:
+            found = self.programs.resolve(ref)
+        # Agent classes describe how to run them as a program (see sdk.agent).
+        adapt = getattr(found, "__llmagentos_program__", None)
+        return adapt() if adapt is not None else found
+
+    # -- process management ----------------------------------------------------------------
+
+    async def spawn(
+        self,
+        program: str | Callable[..., Any],
+        args: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        priority: int = 0,
+        capabilities: Capabilities | None = None,
+        parent: int | None = None,
+    ) -> int:
+        """Start a process (from outside any process: CLI, server, tests)."""
+        self._check_booted()
+        ref = self.program_reference(program)
+        self._resolve_program(ref)  # fail now, not inside the task
+        parent_caps = self._procs[parent].caps if parent in self._procs else ROOT
+        caps = derive(parent_caps, capabilities)
+        proc = self._new_process(ref, args, name, priority, caps, parent)
+        await self.db.write(lambda c: self._insert_process(c, proc))
+        self._start(proc)
+        return proc.pid
+
+    def _new_process(
+        self,
+        ref: str,
+        args: dict[str, Any] | None,
+        name: str | None,
+        priority: int,
+        caps: Capabilities,
+        parent: int | None,
+    ) -> Process:
+        if args is not None and not isinstance(args, dict):
+            raise InvalidArgument("process args must be a dict of JSON values")
+        try:
+            json.dumps(args or {})
+        except TypeError as exc:
+            raise InvalidArgument(f"process args must be JSON values: {exc}") from None
+        pid = self._next_pid
+        self._next_pid += 1
+        label = name or ref.rpartition(":")[2] or ref
+        proc = Process(pid, label, ref, dict(args or {}), parent, priority, caps, f"proc/{label}")
+        self._procs[pid] = proc
+        if self.events.active:
+            self.events.emit("spawn", pid, name=label, program=ref, parent=parent)
+        return proc
+
+    def _insert_process(self, conn: Any, proc: Process) -> None:
+        conn.execute(
+            "INSERT INTO processes(pid, name, program, args, parent, priority, caps, namespace,"
+            " state, created_at, restarts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                proc.pid,
+                proc.name,
+                proc.program,
+                json.dumps(proc.args),
+                proc.parent,
+                proc.priority,
+                records.dumps(proc.caps),
+                proc.namespace,
+                str(proc.state),
+                proc.created_at,
+                proc.restarts,
+            ),
+        )
+
+    def _start(self, proc: Process) -> None:
+        if proc.state is ProcessState.NEW:
+            proc.transition(ProcessState.READY)
+        proc.task = asyncio.create_task(self._run_process(proc), name=f"pid-{proc.pid}")
+        if proc.caps.max_wall_s is not None:
+            started = proc.started_at or time.time()
+            delay = max(0.0, started + proc.caps.max_wall_s - time.time())
+            assert self._loop is not None
+            self._loop.call_later(delay, self._wall_quota_hit, proc)
+
+    async def _run_process(self, proc: Process) -> None:
+        ctx = ProcessContext(self, proc)
+        try:
+            fn = self._resolve_program(proc.program)
+            if proc.state is ProcessState.SUSPENDED:
+                await proc.resumed.wait()
+            proc.started_at = proc.started_at or time.time()
+            self._set_state(proc, ProcessState.RUNNING)
+            current_context.set(ctx)
+            if is_async_program(fn):
+                result = await fn(ctx, **proc.args)
+            else:
+                result = await self._run_in_thread(proc, fn, ctx)
+            await self._finish(proc, ProcessState.DONE, result=result)
+        except asyncio.CancelledError:
+            if proc.killed:
+                await self._finish(proc, ProcessState.KILLED, error=proc.error or "killed")
+            else:
+                raise  # kernel shutdown: the process stays live and is recovered at boot
+        except ProcessKilled:
+            await self._finish(proc, ProcessState.KILLED, error=proc.error or "killed")
+        except ProcessExit:
+            return
+        except Exception as exc:
+            detail = "".join(traceback.format_exception(exc, limit=-8))
+            self.log(proc, detail, "error", force=True)
+            await self._finish(proc, ProcessState.FAILED, error=_describe(exc))
+
+    async def _run_in_thread(
+        self, proc: Process, fn: Callable[..., Any], ctx: ProcessContext
+    ) -> Any:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+        sync_ctx = SyncContext(ctx, loop)
+
+        def settle(ok: bool, value: Any) -> None:
+            if not done.done():
+                done.set_result(value) if ok else done.set_exception(value)
+
+        def target() -> None:
+            current_context.set(sync_ctx)
+            try:
+                value = fn(sync_ctx, **proc.args)
+            except BaseException as exc:
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(settle, False, exc)
+                return
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(settle, True, value)
+
+        threading.Thread(target=target, name=f"pid-{proc.pid}", daemon=True).start()
+        return await done
+
+    async def _finish(
+        self, proc: Process, state: ProcessState, *, result: Any = None, error: str | None = None
+    ) -> None:
+        if proc.state.terminal:
+            return
+        try:
+            json.dumps(result)
+        except (TypeError, ValueError):
+            result = repr(result)
+        proc.result, proc.error = result, error
+        proc.transition(state)
+        await self._persist(proc)
+        proc.exited.set()
+        if self.events.active:
+            self.events.emit("state", proc.pid, state=str(state), error=error)
+
+    def _set_state(self, proc: Process, state: ProcessState) -> None:
+        proc.transition(state)
+        if self.events.active:
+            self.events.emit("state", proc.pid, state=str(state))
+
+    def _update_process(self, conn: Any, proc: Process) -> None:
+        proc.dirty = False
+        conn.execute(
+            "UPDATE processes SET state=?, started_at=?, ended_at=?, usage=?, result=?, error=?,"
+            " restarts=?, priority=? WHERE pid=?",
+            (
+                str(proc.state),
+                proc.started_at,
+                proc.ended_at,
+                records.dumps(proc.usage()),
+                json.dumps(proc.result),
+                proc.error,
+                proc.restarts,
+                proc.priority,
+                proc.pid,
+            ),
+        )
+
+    def get(self, pid: int) -> Process:
+        try:
+            return self._procs[pid]
+        except KeyError:
+            raise UnknownProcess(f"no process with pid {pid}", pid=pid) from None
+
+    def ps(self, *, all: bool = True) -> list[ProcessInfo]:
+        """Snapshot of the process table."""
+        procs = sorted(self._procs.values(), key=lambda p: p.pid)
+        return [p.info() for p in procs if all or not p.state.terminal]
+
+    async def wait(self, pid: int, timeout: float | None = None) -> ExitStatus:
+        """Wait for a process to end and return how it ended."""
+        proc = self._procs.get(pid)
+        if proc is None:
+            row = self.db.query_one(
+                "SELECT state, result, error FROM processes WHERE pid=?", (pid,)
+            )
+            if row is None:
+                raise UnknownProcess(f"no process with pid {pid}", pid=pid)
+            result = json.loads(row["result"]) if row["result"] else None
+            return ExitStatus(pid, row["state"], result, row["error"])
+        await asyncio.wait_for(proc.exited.wait(), timeout)
+        return ExitStatus(pid, str(proc.state), proc.result, proc.error)
+
+    async def run(
+        self, program: str | Callable[..., Any], args: dict[str, Any] | None = None, **kw: Any
+    ) -> ExitStatus:
+        """Spawn a process and wait for it."""
+        return await self.wait(await self.spawn(program, args, **kw))
+
+    async def kill(self, pid: int, reason: str = "killed") -> bool:
+        """End a process now; its pending syscalls are cancelled. False if already ended."""
+        proc = self.get(pid)
+        if proc.state.terminal:
+            return False
+        proc.killed = True
+        proc.error = reason
+        proc.resumed.set()
+        for fut in list(proc.inflight):
+            fut.cancel()
+        if proc.task and not proc.task.done():
+            proc.task.cancel()
+            await asyncio.gather(proc.task, return_exceptions=True)
+        await self._finish(proc, ProcessState.KILLED, error=reason)
+        return True
+
+    async def suspend(self, pid: int) -> None:
+        """Hold a process at its next syscall until `resume`."""
+        proc = self.get(pid)
+        proc.transition(ProcessState.SUSPENDED)
+        proc.resumed.clear()
+        await self._persist(proc)
+        if self.events.active:
+            self.events.emit("state", pid, state="suspended")
+
+    async def resume(self, pid: int) -> None:
+        proc = self.get(pid)
+        if proc.state is not ProcessState.SUSPENDED:
+            from llmagentos.errors import InvalidState
+
+            raise InvalidState(f"process {pid} is {proc.state}, not suspended", pid=pid)
+        proc.transition(ProcessState.RUNNING if proc.started_at else ProcessState.READY)
+        proc.resumed.set()
+        await self._persist(proc)
+        if self.events.active:
+            self.events.emit("state", pid, state=str(proc.state))
+
+    def _wall_quota_hit(self, proc: Process) -> None:
+        if not proc.state.terminal:
+            reason = f"quota exceeded: wall time {proc.caps.max_wall_s}s"
+            task = asyncio.ensure_future(self.kill(proc.pid, reason))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    # -- the syscall entry -----------------------------------------------------------------
+
+    async def syscall(self, proc: Process, call: Syscall) -> Any:
+        """Serve one system call of `proc` (see the module docstring for the order)."""
+        if proc.killed or proc.state.terminal:
+            raise ProcessKilled(f"process {proc.pid} is {proc.state}")
+        if not proc.resumed.is_set():
+            await proc.resumed.wait()
+            if proc.killed:
+                raise ProcessKilled(f"process {proc.pid} was killed")
+        handler = HANDLERS.get(type(call))
+        if handler is None:
+            raise InvalidArgument(f"{type(call).__name__} is not a system call")
+        seq = proc.seq
+        proc.seq += 1
+        proc.syscalls += 1
+        entry = proc.replay.pop(seq, None) if proc.replay else None
+        if entry is not None:
+            if records.dumps(call) != entry.call:
+                raise NondeterminismError(
+                    f"process {proc.pid} replayed call #{seq} as {type(call).__name__} but the"
+                    f" journal has {entry.call[:200]}; agent code must be deterministic given"
+                    " its syscall results",
+                    pid=proc.pid,
+                    seq=seq,
+                )
+            if entry.finished:
+                return self._answer_from_journal(proc, call, entry)
+        else:
+            await self._admit(proc, seq, call)
+        return await handler(self, proc, seq, call, entry)
+
+    def _answer_from_journal(
+        self, proc: Process, call: Syscall, entry: journal.JournalEntry
+    ) -> Any:
+        value = records.loads(entry.result) if entry.result is not None else None
+        account(proc, call, value)
+        if entry.status == journal.ERROR:
+            raise error_from_info(
+                value if isinstance(value, ErrorInfo) else ErrorInfo("Error", str(value))
+            )
+        return value
+
+    async def _admit(self, proc: Process, seq: int, call: Syscall) -> None:
+        """Capabilities, policy and quotas; a refusal is journaled like any result."""
+        subject = Subject(proc.pid, proc.name, proc.program)
+        decision = self.access.check(subject, proc.caps, call, proc.namespace)
+        try:
+            if decision.effect == "deny":
+                raise PermissionDenied(decision.reason, pid=proc.pid)
+            check_quota(
+                proc.caps,
+                used_tokens=proc.tokens_in + proc.tokens_out,
+                used_tool_calls=proc.tool_calls,
+                used_syscalls=proc.syscalls - 1,
+                elapsed_s=time.time() - (proc.started_at or time.time()),
+                call=call,
+            )
+            if decision.effect == "ask":
+                await self._await_approval(proc, seq, call, decision.reason)
+        except (PermissionDenied, QuotaExceeded, ApprovalRejected) as exc:
+            await self.journal_error(proc, seq, call, exc)
+            raise
+
+    async def _await_approval(self, proc: Process, seq: int, call: Syscall, reason: str) -> None:
+        kind, target = target_of(call, proc.namespace)
+        approval = await self.approvals.request(
+            proc.pid, seq, proc.program, call, call.kind, target or kind, reason
+        )
+        self._set_state(proc, ProcessState.WAITING)
+        if self.events.active:
+            self.events.emit("approval", proc.pid, id=approval.id, target=target, reason=reason)
+        try:
+            decided = await self.approvals.wait(approval.id)
+        finally:
+            if proc.state is ProcessState.WAITING:
+                self._set_state(proc, ProcessState.RUNNING)
+        if decided.status != "approved":
+            raise ApprovalRejected(
+                f"a person rejected {type(call).__name__} ({target}):"
+                f" {decided.note or 'no reason given'}",
+                approval=approval.id,
+            )
+
+    async def journal_error(
+        self, proc: Process, seq: int, call: Syscall, exc: BaseException
+    ) -> None:
+        """Record that a call failed, so a replay fails it the same way."""
+        if not self.config.journal:
+            return
+        text, err = records.dumps(call), records.dumps(as_error_info(exc))
+        await self.db.write(
+            lambda c: journal.record_finished(c, proc.pid, seq, call.kind, text, err, ok=False)
+        )
+
+    # -- resources through the scheduler ---------------------------------------------------
+
+    async def acquire(self, proc: Process, resource: str, est_tokens: int = 0) -> tuple[int, float]:
+        """Queue for a slot on `resource`; returns (call id, seconds spent queued)."""
+        cid = next(self._call_ids)
+        now = time.monotonic()
+        assert self._loop is not None
+        fut: asyncio.Future[float] = self._loop.create_future()
+        self._waiters[cid] = fut
+        self.scheduler.add(
+            QueuedCall(cid, proc.pid, proc.program, resource, proc.priority, now, est_tokens)
+        )
+        self._schedule()
+        try:
+            started = await fut
+        except asyncio.CancelledError:
+            if self._waiters.pop(cid, None) is not None:
+                self.scheduler.remove(cid)
+            else:
+                self.release(cid, proc, resource, 0, 0.0)
+            raise
+        queued = started - now
+        proc.queue_time_s += queued
+        return cid, queued
+
+    def release(self, cid: int, proc: Process, resource: str, tokens: int, elapsed: float) -> None:
+        self.scheduler.update_from_output(
+            [Completion(cid, proc.pid, proc.program, resource, tokens, elapsed)]
+        )
+        self._schedule()
+
+    def _schedule(self) -> None:
+        decision = self.scheduler.schedule(time.monotonic())
+        now = time.monotonic()
+        for qc in decision.dispatch:
+            fut = self._waiters.pop(qc.call_id, None)
+            if fut is not None and not fut.done():
+                fut.set_result(now)
+        for rej in decision.rejected:
+            fut = self._waiters.pop(rej.call_id, None)
+            if fut is not None and not fut.done():
+                fut.set_exception(QuotaExceeded(rej.reason, pid=rej.pid))
+
+    # -- recovery and control --------------------------------------------------------------
+
+    async def _recover(self) -> None:
+        rows = self.db.query(
+            "SELECT * FROM processes WHERE state NOT IN ('done', 'failed', 'killed') ORDER BY pid"
+        )
+        for row in rows:
+            caps = records.loads(row["caps"])
+            proc = Process(
+                row["pid"],
+                row["name"],
+                row["program"],
+                json.loads(row["args"]),
+                row["parent"],
+                row["priority"],
+                caps,
+                row["namespace"],
+                created_at=row["created_at"],
+                started_at=row["started_at"],
+                restarts=row["restarts"] + 1,
+            )
+            proc.replay = journal.load_entries(self.db, proc.pid)
+            proc.state = (
+                ProcessState.SUSPENDED if row["state"] == "suspended" else ProcessState.READY
+            )
+            if proc.state is ProcessState.SUSPENDED:
+                proc.resumed.clear()
+            self._procs[proc.pid] = proc
+        for proc in [self._procs[r["pid"]] for r in rows]:
+            await self._persist(proc)
+            self.log(
+                proc,
+                f"recovered after restart #{proc.restarts}; replaying"
+                f" {len(proc.replay)} journaled calls",
+                force=True,
+            )
+            self._start(proc)
+
+    async def _control_loop(self) -> None:
+        """Apply commands other OS processes (the CLI) left in the database; flush usage."""
+        while True:
+            await asyncio.sleep(self.config.control_poll_s)
+            try:
+                rows = self.db.query("SELECT id, command, pid FROM control WHERE done = 0")
+                for row in rows:
+                    outcome = await self._apply_control(row["command"], row["pid"])
+                    await self._control_done(row["id"], outcome)
+                await self._flush_dirty()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the control loop must outlive a bad command
+                self.stats["control_errors"] = self.stats.get("control_errors", 0) + 1
+                self.last_control_error = _describe(exc)
+
+    async def _apply_control(self, command: str, pid: int) -> str:
+        try:
+            if command == "kill":
+                return "killed" if await self.kill(pid, "killed by operator") else "already ended"
+            if command == "suspend":
+                await self.suspend(pid)
+                return "suspended"
+            if command == "resume":
+                await self.resume(pid)
+                return "resumed"
+            return f"unknown command {command!r}"
+        except LLMAgentOSError as exc:
+            return f"error: {exc.message}"
+
+    async def _control_done(self, control_id: int, outcome: str) -> None:
+        def mark(conn: Any) -> None:
+            conn.execute(
+                "UPDATE control SET done = 1, outcome = ? WHERE id = ?", (outcome, control_id)
+            )
+
+        await self.db.write(mark)
+
+    async def _persist(self, proc: Process) -> None:
+        await self.db.write(lambda c: self._update_process(c, proc))
+
+    async def _flush_dirty(self) -> None:
+        dirty = [p for p in self._procs.values() if p.dirty and not p.state.terminal]
+
+        def flush(conn: Any) -> None:
+            for p in dirty:
+                self._update_process(conn, p)
+
+        if dirty:
+            await self.db.write(flush)
+
+    def log(self, proc: Process, message: str, level: str = "info", *, force: bool = False) -> None:
+        """Append to a process's log (skipped while it replays, unless forced)."""
+        if proc.replaying and not force:
+            return
+        ts = time.time()
+        self.db.write_nowait(
+            lambda c: c.execute(
+                "INSERT INTO logs(ts, pid, level, message) VALUES (?, ?, ?, ?)",
+                (ts, proc.pid, level, message),
+            )
+        )
+        if self.events.active:
+            self.events.emit("log", proc.pid, level=level, message=message[:500])
+
+    def _peer_names(self, to: int | str) -> list[str]:
+        """Both names of a message's recipient (pid and process name), for peer checks."""
+        try:
+            proc = self._procs.get(resolve_pid(self, to))
+        except LLMAgentOSError:
+            return [str(to)]
+        return [str(proc.pid), proc.name] if proc else [str(to)]
+
+    def _check_booted(self) -> None:
+        if not self._booted:
+            raise InvalidArgument("the kernel is not booted: use `async with Kernel(...)`")
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, LLMAgentOSError):
+        return f"{type(exc).__name__}: {exc.message}"
+    return f"{type(exc).__name__}: {exc}"

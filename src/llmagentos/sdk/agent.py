@@ -1,0 +1,175 @@
+"""Agents: the seed's `act(observation) -> dict` classes, sync and async.
+
+An agent runs as a kernel process. It takes observations from its mailbox (or from the
+`inputs` it was started with), calls `act` on each, and answers the sender with what `act`
+returned. `agent.run()` works from plain code: it starts the agent on the default runtime.
+
+Determinism contract (what makes crash recovery exact): after a crash the kernel restarts
+the process and *replays* it, answering every syscall it already made from the journal. So
+an agent must make the same syscalls in the same order given the same syscall results: take
+time from `ctx.now()`, randomness from a seed passed in args, and the outside world only
+through tools. Plain Python state is rebuilt by the replay itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from llmagentos.kernel.context import ProcessContext, SyncContext, current_context
+from llmagentos.sdk.runtime import Runtime, default_runtime
+
+STOP = {"type": "stop"}
+
+
+def _observation(payload: Any) -> dict[str, Any]:
+    return payload if isinstance(payload, dict) else {"text": str(payload)}
+
+
+class _AgentBase:
+    name: ClassVar[str | None] = None
+    ctx: Any
+
+    @classmethod
+    def __llmagentos_program__(cls) -> Any:
+        raise NotImplementedError
+
+    def _run_outside(self, inputs: Iterable[Any] | None, runtime: Runtime | None) -> Any:
+        rt = runtime or default_runtime()
+        kernel = rt.kernel
+        ref = kernel.program_reference(type(self))
+        instance = self
+
+        program = instance._as_program()
+        kernel._local_programs[ref] = program
+        name = self.name or type(self).__name__
+        if inputs is not None:
+            status = rt.call(kernel.run(ref, {"inputs": list(inputs)}, name=name))
+            if status.state != "done":
+                raise RuntimeError(f"agent {name} ended {status.state}: {status.error}")
+            return status.result
+        return _interactive(rt, ref, name)
+
+    def _as_program(self) -> Any:
+        raise NotImplementedError
+
+
+class Agent(_AgentBase):
+    """A synchronous agent: override `act`; it runs in a worker thread of the kernel."""
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None:
+            self.name = name  # type: ignore[misc]
+        self.ctx: SyncContext | None = None
+
+    def act(self, observation: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError("override act(self, observation) -> dict")
+
+    def setup(self) -> None:
+        """Called once in the process before the first observation."""
+
+    def run(self, inputs: Iterable[Any] | None = None, *, runtime: Runtime | None = None) -> Any:
+        """Run the agent: over `inputs` (returns the outputs) or interactively on stdin."""
+        return self._run_outside(inputs, runtime)
+
+    @classmethod
+    def __llmagentos_program__(cls) -> Any:
+        def program(ctx: SyncContext, **args: Any) -> Any:
+            return cls()._serve(ctx, **args)
+
+        return program
+
+    def _as_program(self) -> Any:
+        def program(ctx: SyncContext, **args: Any) -> Any:
+            return self._serve(ctx, **args)
+
+        return program
+
+    def _serve(
+        self, ctx: SyncContext, inputs: list[Any] | None = None, idle_timeout: float | None = None
+    ) -> list[dict[str, Any]] | None:
+        self.ctx = ctx
+        self.setup()
+        if inputs is not None:
+            return [self.act(_observation(x)) for x in inputs]
+        while True:
+            env = ctx.receive(timeout=idle_timeout)
+            if env is None or env.payload == STOP:
+                return None
+            ctx.reply(env, self.act(_observation(env.payload)))
+
+
+class AsyncAgent(_AgentBase):
+    """An asynchronous agent: override `async act`; it runs as a task on the kernel loop."""
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None:
+            self.name = name  # type: ignore[misc]
+        self.ctx: ProcessContext | None = None
+
+    async def act(self, observation: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError("override async act(self, observation) -> dict")
+
+    async def setup(self) -> None:
+        """Awaited once in the process before the first observation."""
+
+    def run(self, inputs: Iterable[Any] | None = None, *, runtime: Runtime | None = None) -> Any:
+        return self._run_outside(inputs, runtime)
+
+    @classmethod
+    def __llmagentos_program__(cls) -> Any:
+        async def program(ctx: ProcessContext, **args: Any) -> Any:
+            return await cls()._serve(ctx, **args)
+
+        return program
+
+    def _as_program(self) -> Any:
+        async def program(ctx: ProcessContext, **args: Any) -> Any:
+            return await self._serve(ctx, **args)
+
+        return program
+
+    async def _serve(
+        self,
+        ctx: ProcessContext,
+        inputs: list[Any] | None = None,
+        idle_timeout: float | None = None,
+    ) -> list[dict[str, Any]] | None:
+        self.ctx = ctx
+        await self.setup()
+        if inputs is not None:
+            return [await self.act(_observation(x)) for x in inputs]
+        while True:
+            env = await ctx.receive(timeout=idle_timeout)
+            if env is None or env.payload == STOP:
+                return None
+            await ctx.reply(env, await self.act(_observation(env.payload)))
+
+
+def _interactive(rt: Runtime, ref: str, name: str) -> None:
+    """Chat with an agent process over stdin/stdout until EOF."""
+    kernel = rt.kernel
+    pid = rt.call(kernel.spawn(ref, {}, name=name))
+    shell = rt.shell()
+    tty = sys.stdin.isatty()
+    try:
+        while True:
+            if tty:
+                print("you> ", end="", flush=True)
+            line = sys.stdin.readline()
+            if not line:
+                break
+            if not line.strip():
+                continue
+            env = shell.request(pid, {"text": line.rstrip("\n")}, timeout=None)
+            reply = env.payload
+            print(reply.get("text", reply) if isinstance(reply, dict) else reply, flush=True)
+    finally:
+        shell.send(pid, STOP)
+        rt.call(kernel.wait(pid, timeout=30))
+
+
+def current() -> Any:
+    """The context of the process the caller runs in, or None outside any process."""
+    return current_context.get()

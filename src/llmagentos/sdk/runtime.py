@@ -1,0 +1,107 @@
+"""A kernel on a background thread, for plain synchronous code (scripts, notebooks).
+
+The seed's API (`LLM("...").generate_text(...)`, `agent.run()`) is synchronous and may be
+used outside any kernel. Such calls go to the *default runtime*: a kernel booted on its own
+event-loop thread, and a `shell` process whose system calls they become. Nothing bypasses
+the kernel: the shell's calls are scheduled, metered, permitted and journaled like any.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from llmagentos.kernel.config import KernelConfig
+from llmagentos.kernel.context import ProcessContext, SyncContext
+from llmagentos.kernel.kernel import Kernel
+from llmagentos.kernel.process import Process, ProcessState
+
+T = TypeVar("T")
+
+
+class Runtime:
+    """Owns a kernel running on a dedicated thread and bridges sync callers to it."""
+
+    def __init__(self, kernel: Kernel | None = None, **kernel_options: Any) -> None:
+        self.kernel = kernel or Kernel(KernelConfig(), **kernel_options)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="llmagentos-kernel", daemon=True
+        )
+        self._shell: SyncContext | None = None
+        self._started = False
+
+    def start(self) -> Runtime:
+        if not self._started:
+            self._thread.start()
+            self._started = True
+            self.call(self.kernel.boot())
+        return self
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the kernel's loop and wait for it."""
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError("Runtime.call from the kernel's own thread would deadlock")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def shell(self) -> SyncContext:
+        """The context of the `shell` process that sync code outside any process acts as."""
+        if self._shell is None:
+            self._shell = self.call(self._make_shell())
+        return self._shell
+
+    async def _make_shell(self) -> SyncContext:
+        k = self.kernel
+        pid = k._next_pid
+        k._next_pid += 1
+        from llmagentos.access import ROOT
+
+        proc = Process(pid, "shell", "<shell>", {}, None, 0, ROOT, "shell")
+        proc.state = ProcessState.RUNNING
+        proc.started_at = proc.created_at
+        k._procs[pid] = proc
+        await k.db.write(lambda c: k._insert_process(c, proc))
+        return SyncContext(ProcessContext(k, proc), self._loop)
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        if self._shell is not None:
+            shell = self.kernel._procs.get(self._shell.pid)
+            if shell is not None:
+                self.call(self.kernel._finish(shell, ProcessState.DONE))
+        self.call(self.kernel.shutdown())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+
+_default: Runtime | None = None
+_default_lock = threading.Lock()
+
+
+def default_runtime() -> Runtime:
+    """The process-wide runtime, booted on first use (state in $LLMAGENTOS_STATE_DIR)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            config = KernelConfig(
+                state_dir=os.environ.get("LLMAGENTOS_STATE_DIR", ".llmagentos"),
+                recover=False,
+                default_model=None,
+            )
+            _default = Runtime(Kernel(config)).start()
+            atexit.register(_default.stop)
+        return _default
+
+
+def set_default_runtime(runtime: Runtime | None) -> None:
+    """Replace (or clear) the default runtime, e.g. in tests."""
+    global _default
+    with _default_lock:
+        _default = runtime
