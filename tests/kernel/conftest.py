@@ -43,8 +43,9 @@ async def make_kernel(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         tools = options.pop("tools", [add, fail])
         policy = options.pop("policy", None)
         state = options.pop("state_dir", tmp_path / f"state{next(counter)}")
-        k = Kernel(KernelConfig(state_dir=state, **options), models=models, tools=tools,
-                   policy=policy)
+        k = Kernel(
+            KernelConfig(state_dir=state, **options), models=models, tools=tools, policy=policy
+        )
         await k.boot()
         kernels.append(k)
         return k

@@ -43,7 +43,13 @@ async def test_storage_kv_and_files(kernel: Kernel) -> None:
         return [keys, got, missing, deleted, text, blob == b"\x00\x01", files]
 
     assert await run(kernel, prog) == [
-        ["a/1", "a/2"], {"x": 1}, "dflt", True, "hello", True, ["bin.dat", "notes/today.txt"],
+        ["a/1", "a/2"],
+        {"x": 1},
+        "dflt",
+        True,
+        "hello",
+        True,
+        ["bin.dat", "notes/today.txt"],
     ]
 
 
@@ -98,16 +104,23 @@ async def test_memory_remember_recall_forget(kernel: Kernel) -> None:
 async def test_memory_bad_input(kernel: Kernel) -> None:
     async def prog(ctx):
         errors = []
-        for call in (ctx.remember(""), ctx.recall(""), ctx.recall("x", k=0),
-                     ctx.remember("x" * 100_000)):
+        for call in (
+            ctx.remember(""),
+            ctx.recall(""),
+            ctx.recall("x", k=0),
+            ctx.remember("x" * 100_000),
+        ):
             try:
                 await call
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(type(exc).__name__)
         return errors
 
     assert await run(kernel, prog) == [
-        "InvalidArgument", "InvalidArgument", "InvalidArgument", "RequestTooLarge",
+        "InvalidArgument",
+        "InvalidArgument",
+        "InvalidArgument",
+        "RequestTooLarge",
     ]
 
 
@@ -251,9 +264,12 @@ async def test_tool_errors_are_observations(kernel: Kernel) -> None:
         bad = await ctx.tool("add", a="two", b=3)
         unknown = await ctx.tool("ad", a=1)
         raised = await ctx.tool("fail", message="nope")
-        return [r.ok for r in (ok, bad, unknown, raised)], [
-            r.error_type for r in (bad, unknown, raised)
-        ], ok.output, unknown.error
+        return (
+            [r.ok for r in (ok, bad, unknown, raised)],
+            [r.error_type for r in (bad, unknown, raised)],
+            ok.output,
+            unknown.error,
+        )
 
     oks, types, output, hint = await run(kernel, prog)
     assert oks == [True, False, False, False]
@@ -308,7 +324,11 @@ async def test_model_errors_are_typed(make_kernel) -> None:
         return out
 
     assert await run(kernel, prog) == [
-        "UnknownModel", "InvalidArgument", "InvalidArgument", "RequestTooLarge", "empty",
+        "UnknownModel",
+        "InvalidArgument",
+        "InvalidArgument",
+        "RequestTooLarge",
+        "empty",
     ]
 
 
@@ -347,7 +367,10 @@ async def test_journal_records_every_call(kernel: Kernel) -> None:
         "SELECT seq, kind, status FROM journal WHERE pid = ? ORDER BY seq", (status.pid,)
     )
     assert [(r["seq"], r["kind"], r["status"]) for r in rows] == [
-        (0, "llm", "done"), (1, "tool", "done"), (2, "storage", "done"), (3, "storage", "error"),
+        (0, "llm", "done"),
+        (1, "tool", "done"),
+        (2, "storage", "done"),
+        (3, "storage", "error"),
     ]
 
 

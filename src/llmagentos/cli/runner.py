@@ -32,6 +32,7 @@ async def watch(
             live.update(process_table(info_rows(kernel.ps()), title=title))
             await asyncio.wait({until}, timeout=0.25)
         live.update(process_table(info_rows(kernel.ps()), title=title))
+    console.print()
 
 
 async def run_program(

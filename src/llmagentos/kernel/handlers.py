@@ -82,9 +82,7 @@ async def llm(
     except LLMAgentOSError as exc:
         await k.journal_error(proc, seq, call, exc)
         raise
-    request = records.replace(
-        call.request, model=backend.name if not call.request.model else call.request.model
-    )
+    request = call.request  # backends answer with their own model; `model` named the backend
     if k.config.journal:
         text = records.dumps(call)
         k.db.write_nowait(lambda c: journal.record_started(c, proc.pid, seq, "llm", text))

@@ -116,8 +116,10 @@ class ReActAgent:
             return (), None, f"Your last reply could not be used: {exc.message}"
         if parsed.tool_calls or parsed.answer is not None:
             return parsed.tool_calls, parsed.answer, None
-        return (), reply.content.strip() or None, (
-            None if reply.content.strip() else "Your reply was empty. Call a tool or answer."
+        return (
+            (),
+            reply.content.strip() or None,
+            (None if reply.content.strip() else "Your reply was empty. Call a tool or answer."),
         )
 
     async def _run(self, call: ToolCallRequest) -> str:

@@ -86,7 +86,11 @@ _default_lock = threading.Lock()
 
 
 def default_runtime() -> Runtime:
-    """The process-wide runtime, booted on first use (state in $LLMAGENTOS_STATE_DIR)."""
+    """The process-wide runtime, booted on first use.
+
+    State goes to `$LLMAGENTOS_STATE_DIR` (default `.llmagentos`); `$LLMAGENTOS_MODEL` (a
+    model spec such as `openai:gpt-4o-mini`) becomes the default model.
+    """
     global _default
     with _default_lock:
         if _default is None:
@@ -95,7 +99,9 @@ def default_runtime() -> Runtime:
                 recover=False,
                 default_model=None,
             )
-            _default = Runtime(Kernel(config)).start()
+            spec = os.environ.get("LLMAGENTOS_MODEL")
+            models: dict[str, Any] = {"default": spec} if spec else {}
+            _default = Runtime(Kernel(config, models=models)).start()
             atexit.register(_default.stop)
         return _default
 
