@@ -24,24 +24,12 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Hashable, Mapping, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from llmagentos import records
+from llmagentos.records import record
 
 if TYPE_CHECKING:
-    from typing import dataclass_transform
-
     from llmagentos.kernel.policies import Policy
-
-    _T = TypeVar("_T")
-
-    # `records.record` lacks the dataclass_transform marker, so mypy would not see the
-    # records' constructors; drop this once it carries the marker itself.
-    @dataclass_transform(frozen_default=True)
-    def record(cls: type[_T]) -> type[_T]: ...
-
-else:
-    record = records.record
 
 Key = tuple[float, ...]
 """A sort key; smaller starts sooner."""
@@ -264,7 +252,7 @@ class Scheduler:
             self._drop_lane(lane)
         elif len(lane.heap) > 2 * lane.live + 16:
             # Removed calls stay in the heap until they surface; bound that garbage.
-            lane.heap = [e for e in lane.heap if self._queued.get(e[2].call_id) is e]
+            lane.heap[:] = [e for e in lane.heap if self._queued.get(e[2].call_id) is e]
             heapq.heapify(lane.heap)
         self._policy.on_leave(call)
         self._sync(flow)
@@ -429,7 +417,7 @@ class Scheduler:
         lane.mark = seq = next(self._seq)
         heapq.heappush(res.heap, (self._fkeys[lane.flow] + self._head(lane)[0], seq, lane))
         if len(res.heap) > 2 * len(res.lanes) + 64:
-            res.heap = [e for e in res.heap if e[1] == e[2].mark]
+            res.heap[:] = [e for e in res.heap if e[1] == e[2].mark]  # in place: `_top` holds it
             heapq.heapify(res.heap)
 
     def _sync(self, flow: Hashable) -> bool:
