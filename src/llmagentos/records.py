@@ -16,6 +16,7 @@ import base64
 import dataclasses
 import enum
 import json
+import types
 import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -23,7 +24,6 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _REGISTRY: dict[str, type[Any]] = {}
-_TUPLE_FIELDS: dict[type[Any], frozenset[str]] = {}
 
 
 @typing.dataclass_transform(frozen_default=True)
@@ -45,80 +45,95 @@ def registered(name: str) -> type[Any]:
         raise ValueError(f"unknown record type {name!r}") from None
 
 
-def _tuple_fields(cls: type[Any]) -> frozenset[str]:
-    cached = _TUPLE_FIELDS.get(cls)
-    if cached is not None:
-        return cached
-    hints = typing.get_type_hints(cls)
-    names = set()
-    for f in dataclasses.fields(cls):
-        hint = hints.get(f.name)
-        if _is_tuple_hint(hint):
-            names.add(f.name)
-    result = frozenset(names)
-    _TUPLE_FIELDS[cls] = result
-    return result
+class _Shape:
+    """What the codec needs to know about a record type, computed once per type."""
+
+    __slots__ = ("enums", "names", "tuples")
+
+    def __init__(self, cls: type[Any]) -> None:
+        hints = typing.get_type_hints(cls)
+        self.names = tuple(f.name for f in dataclasses.fields(cls))
+        self.tuples = frozenset(n for n in self.names if _is_tuple_hint(hints.get(n)))
+        self.enums = {
+            n: h
+            for n in self.names
+            if isinstance(h := hints.get(n), type) and issubclass(h, enum.Enum)
+        }
+
+
+_SHAPES: dict[type[Any], _Shape] = {}
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _shape(cls: type[Any]) -> _Shape:
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        shape = _SHAPES[cls] = _Shape(cls)
+    return shape
 
 
 def _is_tuple_hint(hint: Any) -> bool:
     origin = typing.get_origin(hint)
     if origin is tuple or hint is tuple:
         return True
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         return any(_is_tuple_hint(a) for a in typing.get_args(hint))
     return False
 
 
 def encode(value: Any) -> Any:
     """Turn a record (or a JSON value holding records) into plain JSON values."""
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value.value if isinstance(value, enum.Enum) else value
+    t = type(value)
+    if t in _PLAIN:
+        return value
+    if t is list or t is tuple:
+        return [v if type(v) in _PLAIN else encode(v) for v in value]
+    if t is dict:
+        return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, enum.Enum):
         return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {"$t": type(value).__name__}
-        for f in dataclasses.fields(value):
-            out[f.name] = encode(getattr(value, f.name))
+    if t in _SHAPES or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+        out: dict[str, Any] = {"$t": t.__name__}
+        for name in _shape(t).names:
+            field = getattr(value, name)
+            # most fields are plain: skip the recursive call for them (hot path)
+            out[name] = field if type(field) in _PLAIN else encode(field)
         return out
+    if isinstance(value, (bytes, bytearray)):
+        return {"$b": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, _PLAIN):  # subclasses of str/int (not enums)
+        return value
     if isinstance(value, (list, tuple)):
         return [encode(v) for v in value]
     if isinstance(value, dict):
         return {str(k): encode(v) for k, v in value.items()}
-    if isinstance(value, (bytes, bytearray)):
-        return {"$b": base64.b64encode(bytes(value)).decode("ascii")}
-    raise TypeError(f"cannot encode {type(value).__name__} into a record")
+    raise TypeError(f"cannot encode {t.__name__} into a record")
 
 
 def decode(data: Any) -> Any:
     """Inverse of `encode`."""
-    if isinstance(data, list):
+    t = type(data)
+    if t is list:
         return [decode(v) for v in data]
-    if isinstance(data, dict):
+    if t is dict:
         if "$t" in data:
             cls = registered(data["$t"])
-            tuples = _tuple_fields(cls)
+            shape = _shape(cls)
             kwargs: dict[str, Any] = {}
             for k, v in data.items():
                 if k == "$t":
                     continue
                 dv = decode(v)
-                if k in tuples and isinstance(dv, list):
+                if k in shape.tuples and type(dv) is list:
                     dv = tuple(dv)
+                elif k in shape.enums and dv is not None:
+                    dv = shape.enums[k](dv)
                 kwargs[k] = dv
-            return _construct(cls, kwargs)
+            return cls(**kwargs)
         if "$b" in data and len(data) == 1:
             return base64.b64decode(data["$b"])
         return {k: decode(v) for k, v in data.items()}
     return data
-
-
-def _construct(cls: type[Any], kwargs: dict[str, Any]) -> Any:
-    hints = typing.get_type_hints(cls)
-    for name, value in list(kwargs.items()):
-        hint = hints.get(name)
-        if isinstance(hint, type) and issubclass(hint, enum.Enum) and not isinstance(value, hint):
-            kwargs[name] = hint(value)
-    return cls(**kwargs)
 
 
 def dumps(value: Any) -> str:

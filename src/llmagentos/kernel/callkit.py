@@ -33,14 +33,17 @@ async def effect(k: Kernel, proc: Process, seq: int, call: Any, fn: Effect) -> A
     try:
         return await k.db.write(run)
     except LLMAgentOSError as exc:
-        await k.journal_error(proc, seq, call, exc)
+        await k.journal_error(proc, seq, call, exc, text)
         raise
 
 
-async def finish_call(k: Kernel, proc: Process, seq: int, call: Any, value: Any) -> None:
+async def finish_call(
+    k: Kernel, proc: Process, seq: int, call: Any, value: Any, text: str | None = None
+) -> None:
+    """Journal a call's result (`text`: the call's JSON when the caller already has it)."""
     if k.config.journal:
-        text, out = records.dumps(call), records.dumps(value)
-        await k.db.write(lambda c: journal.record_finished(c, proc.pid, seq, call.kind, text, out))
+        text = text if text is not None else records.dumps(call)
+        await k.db.write(journal.finished(proc.pid, seq, call.kind, text, records.dumps(value)))
 
 
 def account(proc: Process, call: Any, value: Any) -> None:

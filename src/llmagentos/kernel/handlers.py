@@ -15,9 +15,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from llmagentos import records
+from llmagentos.access import remaining_tokens
 from llmagentos.errors import (
     InvalidArgument,
     LLMAgentOSError,
+    QuotaExceeded,
     RequestTooLarge,
     UnknownModel,
 )
@@ -73,19 +75,32 @@ def check_request(k: Kernel, request: LLMRequest, backend: LLMBackend) -> int:
     return prompt
 
 
+def fit_budget(proc: Process, request: LLMRequest, prompt: int) -> LLMRequest:
+    """Shrink `max_tokens` so a call cannot take the process past its token budget."""
+    left = remaining_tokens(proc.caps, proc.tokens_in + proc.tokens_out)
+    if left is None or prompt + request.max_tokens <= left:
+        return request
+    if left - prompt <= 0:
+        raise QuotaExceeded(
+            f"process {proc.pid} has {left} tokens left; this prompt alone needs about {prompt}"
+        )
+    return records.replace(request, max_tokens=left - prompt)
+
+
 async def llm(
     k: Kernel, proc: Process, seq: int, call: sc.LLMCall, entry: journal.JournalEntry | None
 ) -> LLMResponse:
     try:
         name, backend = backend_for(k, call.request)
         prompt = check_request(k, call.request, backend)
+        request = fit_budget(proc, call.request, prompt)
     except LLMAgentOSError as exc:
         await k.journal_error(proc, seq, call, exc)
         raise
-    request = call.request  # backends answer with their own model; `model` named the backend
+    text = None
     if k.config.journal:
         text = records.dumps(call)
-        k.db.write_nowait(lambda c: journal.record_started(c, proc.pid, seq, "llm", text))
+        k.db.write_nowait(journal.started(proc.pid, seq, "llm", text))
     resource = f"llm:{name}"
     if proc.state is ProcessState.RUNNING:
         k._set_state(proc, ProcessState.WAITING)
@@ -103,7 +118,7 @@ async def llm(
         if proc.state is ProcessState.WAITING:
             k._set_state(proc, ProcessState.RUNNING)
     account(proc, call, response)
-    await finish_call(k, proc, seq, call, response)
+    await finish_call(k, proc, seq, call, response, text)
     return response
 
 
@@ -173,9 +188,10 @@ async def tool(
         await finish_call(k, proc, seq, call, result)
         return result
     tool = k.tools.get(call.name)
+    text = None
     if k.config.journal:
         text = records.dumps(call)
-        write = lambda c: journal.record_started(c, proc.pid, seq, "tool", text)  # noqa: E731
+        write = journal.started(proc.pid, seq, "tool", text)
         # Intent must be durable before an outside effect may happen.
         await k.db.write(write) if tool.side_effects else k.db.write_nowait(write)
     resource = f"tool:{call.name}"
@@ -193,7 +209,7 @@ async def tool(
         k.release(cid, proc, resource, 0, time.monotonic() - t0)
         if proc.state is ProcessState.WAITING:
             k._set_state(proc, ProcessState.RUNNING)
-    await finish_call(k, proc, seq, call, result)
+    await finish_call(k, proc, seq, call, result, text)
     return result
 
 

@@ -551,28 +551,32 @@ class Kernel:
             )
 
     async def journal_error(
-        self, proc: Process, seq: int, call: Syscall, exc: BaseException
+        self, proc: Process, seq: int, call: Syscall, exc: BaseException, text: str | None = None
     ) -> None:
         """Record that a call failed, so a replay fails it the same way."""
         if not self.config.journal:
             return
-        text, err = records.dumps(call), records.dumps(as_error_info(exc))
-        await self.db.write(
-            lambda c: journal.record_finished(c, proc.pid, seq, call.kind, text, err, ok=False)
-        )
+        text = text if text is not None else records.dumps(call)
+        err = records.dumps(as_error_info(exc))
+        await self.db.write(journal.finished(proc.pid, seq, call.kind, text, err, ok=False))
 
     # -- resources through the scheduler ---------------------------------------------------
 
     async def acquire(self, proc: Process, resource: str, est_tokens: int = 0) -> tuple[int, float]:
-        """Queue for a slot on `resource`; returns (call id, seconds spent queued)."""
+        """Get a slot on `resource`; returns (call id, seconds spent queued).
+
+        An uncontended call starts at once (`Scheduler.try_start`); otherwise it queues and
+        the scheduler's policy decides when it starts.
+        """
         cid = next(self._call_ids)
         now = time.monotonic()
+        call = QueuedCall(cid, proc.pid, proc.program, resource, proc.priority, now, est_tokens)
+        if self.scheduler.try_start(call):
+            return cid, 0.0
         assert self._loop is not None
         fut: asyncio.Future[float] = self._loop.create_future()
         self._waiters[cid] = fut
-        self.scheduler.add(
-            QueuedCall(cid, proc.pid, proc.program, resource, proc.priority, now, est_tokens)
-        )
+        self.scheduler.add(call)
         self._schedule()
         try:
             started = await fut
@@ -587,10 +591,12 @@ class Kernel:
         return cid, queued
 
     def release(self, cid: int, proc: Process, resource: str, tokens: int, elapsed: float) -> None:
+        """Give a slot back and let the scheduler start whatever waited for it."""
         self.scheduler.update_from_output(
             [Completion(cid, proc.pid, proc.program, resource, tokens, elapsed)]
         )
-        self._schedule()
+        if self._waiters:
+            self._schedule()
 
     def _schedule(self) -> None:
         decision = self.scheduler.schedule(time.monotonic())

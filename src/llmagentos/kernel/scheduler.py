@@ -238,6 +238,37 @@ class Scheduler:
         self._programs.setdefault(call.program, _Program()).queued += 1
         self._put(entry)
 
+    def try_start(self, call: QueuedCall) -> bool:
+        """Start `call` at once if its resource has a free slot and nothing queued.
+
+        The uncontended fast path: with no queued rival there is no order to decide, so the
+        call starts exactly as `add` followed by `schedule` would start it, minus the queue.
+        False means "use `add`": the caller queues it and the policy decides.
+        """
+        if call.call_id in self._queued or call.call_id in self._running:
+            return False
+        res = self._res.get(call.resource) or self._resource(call.resource)
+        if res.queued or res.free() <= 0:
+            return False
+        pid = self._pids.get(call.pid)
+        if pid is None:
+            pid = self._pids[call.pid] = _Pid()
+        elif pid.budget is not None and _est(call) > pid.budget - pid.used - pid.reserved:
+            return False
+        self._policy.on_enqueue(call)
+        program = self._programs.get(call.program)
+        if program is None:
+            program = self._programs[call.program] = _Program()
+        self._running[call.call_id] = call
+        res.running += 1
+        res.dispatched += 1
+        program.running += 1
+        pid.running += 1
+        pid.reserved += _est(call)
+        self._policy.on_dispatch(call)
+        self._sync(self._policy.flow(call))
+        return True
+
     def remove(self, call_id: int) -> QueuedCall | None:
         """Cancel a queued call; None if it is not queued (unknown, or already started)."""
         entry = self._queued.get(call_id)

@@ -42,6 +42,12 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+def single_statement(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+    """Mark a write that runs exactly one SQL statement, so it needs no savepoint."""
+    fn.single_statement = True  # type: ignore[attr-defined]
+    return fn
+
+
 def translate_sqlite_error(exc: sqlite3.Error) -> JournalError:
     """Map an SQLite failure to the OS's error types."""
     text = str(exc)
@@ -155,6 +161,15 @@ class Database:
         try:
             conn.execute("BEGIN IMMEDIATE")
             for i, (fn, _, _) in enumerate(batch):
+                if getattr(fn, "single_statement", False):
+                    # One statement is atomic on its own: no savepoint needed (hot path).
+                    try:
+                        outcomes.append((True, fn(conn)))
+                    except sqlite3.Error as exc:
+                        if not conn.in_transaction:
+                            raise
+                        outcomes.append((False, translate_sqlite_error(exc)))
+                    continue
                 conn.execute(f"SAVEPOINT w{i}")
                 try:
                     outcomes.append((True, fn(conn)))

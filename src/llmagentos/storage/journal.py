@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 from llmagentos.records import record
-from llmagentos.storage.db import Database
+from llmagentos.storage.db import Database, single_statement
 
 STARTED = "started"
 DONE = "done"
@@ -71,6 +72,20 @@ def record_finished(
         " result=excluded.result, ended_at=excluded.ended_at",
         (pid, seq, kind, call, status, result, now, now),
     )
+
+
+def started(
+    pid: int, seq: int, kind: str, call: str, progress: str | None = None
+) -> Callable[[sqlite3.Connection], None]:
+    """A one-statement write of `record_started`, for the database writer's hot path."""
+    return single_statement(lambda c: record_started(c, pid, seq, kind, call, progress))
+
+
+def finished(
+    pid: int, seq: int, kind: str, call: str, result: str, *, ok: bool = True
+) -> Callable[[sqlite3.Connection], None]:
+    """A one-statement write of `record_finished`."""
+    return single_statement(lambda c: record_finished(c, pid, seq, kind, call, result, ok=ok))
 
 
 def load_entries(db: Database, pid: int) -> dict[int, JournalEntry]:
