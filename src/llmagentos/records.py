@@ -48,11 +48,21 @@ def registered(name: str) -> type[Any]:
 class _Shape:
     """What the codec needs to know about a record type, computed once per type."""
 
-    __slots__ = ("enums", "names", "tuples")
+    __slots__ = ("defaults", "enums", "names", "tuples")
 
     def __init__(self, cls: type[Any]) -> None:
         hints = typing.get_type_hints(cls)
-        self.names = tuple(f.name for f in dataclasses.fields(cls))
+        fields = dataclasses.fields(cls)
+        self.names = tuple(f.name for f in fields)
+        # Plain defaults (None, numbers, strings, empty tuples) are left out of the JSON:
+        # journal rows get shorter and faster to write; `decode` restores them.
+        self.defaults = {
+            f.name: f.default
+            for f in fields
+            if f.default is not dataclasses.MISSING
+            and type(f.default) in (*_PLAIN, tuple)
+            and f.default in (None, (), "", 0, 0.0, False, 1.0)
+        }
         self.tuples = frozenset(n for n in self.names if _is_tuple_hint(hints.get(n)))
         self.enums = {
             n: h
@@ -136,9 +146,36 @@ def decode(data: Any) -> Any:
     return data
 
 
+def _json_default(value: Any) -> Any:
+    """Called by the C JSON encoder for what it cannot write itself: records, bytes, enums."""
+    t = type(value)
+    shape = _SHAPES.get(t)
+    if shape is None:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            shape = _shape(t)
+        elif isinstance(value, (bytes, bytearray)):
+            return {"$b": base64.b64encode(bytes(value)).decode("ascii")}
+        elif isinstance(value, enum.Enum):
+            return value.value
+        else:
+            raise TypeError(f"cannot encode {t.__name__} into a record")
+    out: dict[str, Any] = {"$t": t.__name__}
+    defaults = shape.defaults
+    for name in shape.names:
+        field = getattr(value, name)
+        if name in defaults and field == defaults[name] and type(field) is type(defaults[name]):
+            continue
+        out[name] = field
+    return out
+
+
+# The recursion happens inside the C encoder; `_json_default` only flattens one record.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
 def dumps(value: Any) -> str:
-    """Encode to a compact JSON string."""
-    return json.dumps(encode(value), separators=(",", ":"), ensure_ascii=False)
+    """Encode to a compact JSON string; fields left at a plain default are omitted."""
+    return _ENCODER.encode(value)
 
 
 def loads(text: str | bytes) -> Any:

@@ -43,7 +43,7 @@ async def finish_call(
     """Journal a call's result (`text`: the call's JSON when the caller already has it)."""
     if k.config.journal:
         text = text if text is not None else records.dumps(call)
-        await k.db.write(journal.finished(proc.pid, seq, call.kind, text, records.dumps(value)))
+        await k.jbuf.finished(proc.pid, seq, call.kind, text, records.dumps(value))
 
 
 def account(proc: Process, call: Any, value: Any) -> None:

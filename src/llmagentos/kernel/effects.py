@@ -297,7 +297,7 @@ async def sleep(k: Kernel, proc: Process, seq: int, call: sc.Sleep, entry: Any) 
     started = entry.started_at if entry is not None else time.time()
     if entry is None and k.config.journal:
         text = records.dumps(call)
-        await k.db.write(lambda c: journal.record_started(c, proc.pid, seq, "clock", text))
+        await k.jbuf.durable_started(proc.pid, seq, "clock", text)
     k._set_state(proc, ProcessState.WAITING)
     try:
         await asyncio.sleep(max(0.0, started + call.seconds - time.time()))

@@ -100,12 +100,15 @@ async def llm(
     text = None
     if k.config.journal:
         text = records.dumps(call)
-        k.db.write_nowait(journal.started(proc.pid, seq, "llm", text))
+        k.jbuf.started(proc.pid, seq, "llm", text)
     resource = f"llm:{name}"
     if proc.state is ProcessState.RUNNING:
         k._set_state(proc, ProcessState.WAITING)
     t0 = time.monotonic()
-    cid, _ = await k.acquire(proc, resource, prompt + request.max_tokens)
+    est = prompt + request.max_tokens
+    cid = k.try_acquire(proc, resource, est)
+    if cid is None:
+        cid = await k.acquire(proc, resource, est)
     tokens = 0
     try:
         response = await backend.complete(request)
@@ -118,7 +121,8 @@ async def llm(
         if proc.state is ProcessState.WAITING:
             k._set_state(proc, ProcessState.RUNNING)
     account(proc, call, response)
-    await finish_call(k, proc, seq, call, response, text)
+    if text is not None:
+        await finish_call(k, proc, seq, call, response, text)
     return response
 
 
@@ -137,11 +141,11 @@ async def stream_call(k: Kernel, proc: Process, call: sc.LLMCall) -> AsyncIterat
     proc.seq += 1
     proc.syscalls += 1
     proc.replay.pop(seq, None)
-    await k._admit(proc, seq, call)
+    await k._admit(proc, seq, call, k.access.check(proc.subject, proc.caps, call, proc.namespace))
     name, backend = backend_for(k, call.request)
     prompt = check_request(k, call.request, backend)
     resource = f"llm:{name}"
-    cid, _ = await k.acquire(proc, resource, prompt + call.request.max_tokens)
+    cid = await k.acquire(proc, resource, prompt + call.request.max_tokens)
     parts: list[str] = []
     last = StreamChunk(delta="")
     t0 = time.monotonic()
@@ -191,16 +195,17 @@ async def tool(
     text = None
     if k.config.journal:
         text = records.dumps(call)
-        write = journal.started(proc.pid, seq, "tool", text)
-        # Intent must be durable before an outside effect may happen.
-        await k.db.write(write) if tool.side_effects else k.db.write_nowait(write)
+        if tool.side_effects:  # intent must be durable before an outside effect may happen
+            await k.jbuf.durable_started(proc.pid, seq, "tool", text)
+        else:
+            k.jbuf.started(proc.pid, seq, "tool", text)
     resource = f"tool:{call.name}"
     if tool.concurrency is not None:
         k.scheduler.set_limit(resource, tool.concurrency)
     if proc.state is ProcessState.RUNNING:
         k._set_state(proc, ProcessState.WAITING)
     t0 = time.monotonic()
-    cid, _ = await k.acquire(proc, resource)
+    cid = await k.acquire(proc, resource)
     try:
         result = await k.tools.invoke(
             call.name, dict(call.arguments), context=context, timeout_s=timeout

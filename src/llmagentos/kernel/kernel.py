@@ -28,8 +28,8 @@ from llmagentos.access import (
     AccessController,
     ApprovalStore,
     AuditLog,
+    Decision,
     Policy,
-    Subject,
     check_quota,
     derive,
     target_of,
@@ -86,6 +86,7 @@ class Kernel:
                 raise InvalidArgument(f"unknown kernel option {key!r}")
             setattr(self.config, key, value)
         self.db = Database(self.config.db_path, durable=self.config.durable)
+        self.jbuf = journal.JournalBuffer(self.db)
         self.programs = ProgramRegistry()
         self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry()
         if isinstance(tools, list):
@@ -495,7 +496,9 @@ class Kernel:
             if entry.finished:
                 return self._answer_from_journal(proc, call, entry)
         else:
-            await self._admit(proc, seq, call)
+            decision = self.access.check(proc.subject, proc.caps, call, proc.namespace)
+            if decision.effect != "allow" or proc.budgeted:
+                await self._admit(proc, seq, call, decision)
         return await handler(self, proc, seq, call, entry)
 
     def _answer_from_journal(
@@ -509,10 +512,8 @@ class Kernel:
             )
         return value
 
-    async def _admit(self, proc: Process, seq: int, call: Syscall) -> None:
-        """Capabilities, policy and quotas; a refusal is journaled like any result."""
-        subject = Subject(proc.pid, proc.name, proc.program)
-        decision = self.access.check(subject, proc.caps, call, proc.namespace)
+    async def _admit(self, proc: Process, seq: int, call: Syscall, decision: Decision) -> None:
+        """Act on an access decision and the quotas; a refusal is journaled like any result."""
         try:
             if decision.effect == "deny":
                 raise PermissionDenied(decision.reason, pid=proc.pid)
@@ -558,21 +559,28 @@ class Kernel:
             return
         text = text if text is not None else records.dumps(call)
         err = records.dumps(as_error_info(exc))
-        await self.db.write(journal.finished(proc.pid, seq, call.kind, text, err, ok=False))
+        await self.jbuf.finished(proc.pid, seq, call.kind, text, err, ok=False)
 
     # -- resources through the scheduler ---------------------------------------------------
 
-    async def acquire(self, proc: Process, resource: str, est_tokens: int = 0) -> tuple[int, float]:
-        """Get a slot on `resource`; returns (call id, seconds spent queued).
+    def try_acquire(self, proc: Process, resource: str, est_tokens: int = 0) -> int | None:
+        """Take a slot on `resource` now if it is uncontended; the call id, or None."""
+        cid = next(self._call_ids)
+        call = QueuedCall(cid, proc.pid, proc.program, resource, proc.priority, 0.0, est_tokens)
+        return cid if self.scheduler.try_start(call) else None
+
+    async def acquire(self, proc: Process, resource: str, est_tokens: int = 0) -> int:
+        """Get a slot on `resource`, queueing when it is contended; returns the call id.
 
         An uncontended call starts at once (`Scheduler.try_start`); otherwise it queues and
-        the scheduler's policy decides when it starts.
+        the scheduler's policy decides when it starts. Time spent queued is accounted.
         """
+        cid = self.try_acquire(proc, resource, est_tokens)
+        if cid is not None:
+            return cid
         cid = next(self._call_ids)
         now = time.monotonic()
         call = QueuedCall(cid, proc.pid, proc.program, resource, proc.priority, now, est_tokens)
-        if self.scheduler.try_start(call):
-            return cid, 0.0
         assert self._loop is not None
         fut: asyncio.Future[float] = self._loop.create_future()
         self._waiters[cid] = fut
@@ -586,9 +594,8 @@ class Kernel:
             else:
                 self.release(cid, proc, resource, 0, 0.0)
             raise
-        queued = started - now
-        proc.queue_time_s += queued
-        return cid, queued
+        proc.queue_time_s += started - now
+        return cid
 
     def release(self, cid: int, proc: Process, resource: str, tokens: int, elapsed: float) -> None:
         """Give a slot back and let the scheduler start whatever waited for it."""

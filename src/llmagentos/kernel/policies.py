@@ -188,7 +188,7 @@ class LeastAttainedService:
             low = self._least_active()
             start = self._floor if low is None else low
             self._active[program] = 0
-            self._set(program, max(self._service.get(program, start), start))
+            self._set(program, max(self._service.get(program, start), start), activate=True)
         self._active[program] += 1
 
     def on_leave(self, call: QueuedCall) -> None:
@@ -203,20 +203,28 @@ class LeastAttainedService:
         self._set(call.program, self._service[call.program] + settle)
         self._release(call.program)
 
-    def _set(self, program: Hashable, service: int) -> None:
+    def _set(self, program: Hashable, service: int, *, activate: bool = False) -> None:
+        old = self._service.get(program)
         self._service[program] = service
-        heapq.heappush(self._low, (service, next(self._seq), program))
-        if len(self._low) > 2 * len(self._active) + 64:
-            self._low = [(self._service[p], next(self._seq), p) for p in self._active]
-            heapq.heapify(self._low)
+        # The heap only has to hold a program's *lowest* value: a raised service is refiled
+        # lazily by `_least_active`, so the common case (a charge) costs no heap push.
+        if activate or old is None or service < old:
+            heapq.heappush(self._low, (service, next(self._seq), program))
+            if len(self._low) > 2 * len(self._active) + 64:
+                self._low = [(self._service[p], next(self._seq), p) for p in self._active]
+                heapq.heapify(self._low)
 
     def _least_active(self) -> int | None:
         heap = self._low
         while heap:
             service, _, program = heap[0]
-            if program in self._active and self._service[program] == service:
+            if program not in self._active:
+                heapq.heappop(heap)
+                continue
+            current = self._service[program]
+            if current == service:
                 return service
-            heapq.heappop(heap)
+            heapq.heapreplace(heap, (current, next(self._seq), program))
         return None
 
     def _release(self, program: Hashable) -> None:

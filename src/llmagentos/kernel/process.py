@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmagentos.access.controller import Subject
 from llmagentos.errors import InvalidState
 from llmagentos.kernel.syscalls import Capabilities
 from llmagentos.records import record
@@ -121,6 +122,13 @@ class Process:
 
     def __post_init__(self) -> None:
         self.resumed.set()
+        self.subject = Subject(self.pid, self.name, self.program)
+        caps = self.caps
+        # Budgets need a check on every call; most processes have none (hot path).
+        self.budgeted = any(
+            v is not None
+            for v in (caps.max_tokens, caps.max_tool_calls, caps.max_wall_s, caps.max_syscalls)
+        )
 
     def transition(self, new: ProcessState) -> None:
         """Move to `new`, refusing moves the state machine does not allow."""

@@ -189,8 +189,20 @@ class Database:
                 pass
             err = translate_sqlite_error(exc)
             outcomes = [(False, err)] * len(batch)
+        by_loop: dict[Any, list[tuple[Any, bool, Any]]] = {}
         for (_, loop, fut), (ok, value) in zip(batch, outcomes, strict=True):
-            _resolve(loop, fut, ok, value)
+            if fut is None:
+                continue
+            if loop is None:
+                _settle(fut, ok, value)
+            else:
+                by_loop.setdefault(loop, []).append((fut, ok, value))
+        for loop, items in by_loop.items():
+            # One wake-up of the loop per batch, not one per write (each costs a syscall).
+            try:
+                loop.call_soon_threadsafe(_settle_all, items)
+            except RuntimeError:  # the loop closed while we were committing
+                pass
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -215,25 +227,15 @@ class Database:
         return rows[0] if rows else None
 
 
-def _resolve(loop: Any, fut: Any, ok: bool, value: Any) -> None:
-    if fut is None:
+def _settle(fut: Any, ok: bool, value: Any) -> None:
+    if fut.done():
         return
-    if loop is None:
-        if ok:
-            fut.set_result(value)
-        else:
-            fut.set_exception(value)
-        return
+    if ok:
+        fut.set_result(value)
+    else:
+        fut.set_exception(value)
 
-    def settle() -> None:
-        if fut.done():
-            return
-        if ok:
-            fut.set_result(value)
-        else:
-            fut.set_exception(value)
 
-    try:
-        loop.call_soon_threadsafe(settle)
-    except RuntimeError:  # loop closed while we were committing
-        pass
+def _settle_all(items: list[tuple[Any, bool, Any]]) -> None:
+    for fut, ok, value in items:
+        _settle(fut, ok, value)

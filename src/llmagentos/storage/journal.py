@@ -8,13 +8,14 @@ effects the kernel owns.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from llmagentos.records import record
-from llmagentos.storage.db import Database, single_statement
+from llmagentos.storage.db import Database
 
 STARTED = "started"
 DONE = "done"
@@ -74,20 +75,6 @@ def record_finished(
     )
 
 
-def started(
-    pid: int, seq: int, kind: str, call: str, progress: str | None = None
-) -> Callable[[sqlite3.Connection], None]:
-    """A one-statement write of `record_started`, for the database writer's hot path."""
-    return single_statement(lambda c: record_started(c, pid, seq, kind, call, progress))
-
-
-def finished(
-    pid: int, seq: int, kind: str, call: str, result: str, *, ok: bool = True
-) -> Callable[[sqlite3.Connection], None]:
-    """A one-statement write of `record_finished`."""
-    return single_statement(lambda c: record_finished(c, pid, seq, kind, call, result, ok=ok))
-
-
 def load_entries(db: Database, pid: int) -> dict[int, JournalEntry]:
     """All journal entries of a process, by sequence number."""
     rows = db.query(
@@ -116,3 +103,95 @@ def compact(conn: sqlite3.Connection, terminal_states: tuple[str, ...]) -> int:
         terminal_states,
     )
     return cur.rowcount
+
+
+_STARTED_SQL = (
+    "INSERT INTO journal(pid, seq, kind, call, status, progress, started_at)"
+    " VALUES (?, ?, ?, ?, 'started', ?, ?)"
+    " ON CONFLICT(pid, seq) DO UPDATE SET progress=excluded.progress"
+)
+_FINISHED_SQL = (
+    "INSERT INTO journal(pid, seq, kind, call, status, result, started_at, ended_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT(pid, seq) DO UPDATE SET status=excluded.status,"
+    " result=excluded.result, ended_at=excluded.ended_at"
+)
+
+
+class JournalBuffer:
+    """Coalesces journal rows into one `executemany` per group commit.
+
+    Rows of resource calls (model, tool) are appended here instead of each being its own
+    database job; whichever flush is pending takes every row appended so far, writes them in
+    one statement per kind, and wakes the callers waiting for durability after the commit.
+    Rows are written in append order, so a call's `started` row precedes its outcome.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._lock = threading.Lock()  # the writer thread swaps what the loop appends to
+        self._started: list[tuple[Any, ...]] = []
+        self._finished: list[tuple[Any, ...]] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._pending = False
+        self._flushes: set[asyncio.Future[Any]] = set()
+
+    def started(
+        self, pid: int, seq: int, kind: str, call: str, progress: str | None = None
+    ) -> None:
+        """Record a call's intent; durable at the next commit (nobody waits for it)."""
+        self._add(False, (pid, seq, kind, call, progress, time.time()), None)
+
+    async def durable_started(self, pid: int, seq: int, kind: str, call: str) -> None:
+        """Record a call's intent and wait until it is committed (before outside effects)."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._add(False, (pid, seq, kind, call, None, time.time()), fut)
+        await fut
+
+    async def finished(
+        self, pid: int, seq: int, kind: str, call: str, result: str, *, ok: bool = True
+    ) -> None:
+        """Record a call's outcome and wait until it is committed."""
+        now = time.time()
+        row = (pid, seq, kind, call, DONE if ok else ERROR, result, now, now)
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._add(True, row, fut)
+        await fut
+
+    def _add(self, outcome: bool, row: tuple[Any, ...], fut: asyncio.Future[None] | None) -> None:
+        with self._lock:
+            (self._finished if outcome else self._started).append(row)
+            if fut is not None:
+                self._waiters.append(fut)
+            kick = not self._pending
+            self._pending = True
+        if kick:
+            taken: list[asyncio.Future[None]] = []
+            flush = asyncio.ensure_future(self._db.write(lambda c: self._flush(c, taken)))
+            self._flushes.add(flush)
+            flush.add_done_callback(lambda done: self._flushed(done, taken))
+
+    def _flush(self, conn: sqlite3.Connection, taken: list[asyncio.Future[None]]) -> None:
+        """Write every buffered row (on the writer thread, inside its transaction)."""
+        with self._lock:
+            started, self._started = self._started, []
+            finished, self._finished = self._finished, []
+            taken.extend(self._waiters)
+            self._waiters = []
+            self._pending = False
+        if started:
+            conn.executemany(_STARTED_SQL, started)
+        if finished:
+            conn.executemany(_FINISHED_SQL, finished)
+
+    def _flushed(self, done: asyncio.Future[None], taken: list[asyncio.Future[None]]) -> None:
+        """After the commit (on the loop): wake the callers whose rows it carried."""
+        self._flushes.discard(done)
+        exc = None if done.cancelled() else done.exception()
+        for fut in taken:
+            if fut.done():
+                continue
+            if exc is not None:
+                fut.set_exception(exc)  # the rows were lost with their transaction
+            else:
+                fut.set_result(None)

@@ -1,4 +1,9 @@
-"""Tables of the OS database (idempotent DDL, applied at boot)."""
+"""Tables of the OS database (idempotent DDL, applied at boot).
+
+Tables whose rows carry large texts (journal, kv, files) are rowid tables: in a WITHOUT
+ROWID table each row lives in the primary-key b-tree, and rows of hundreds of bytes made
+journal writes three times slower there (measured: 29 vs 9 µs per journaled call).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ CREATE TABLE IF NOT EXISTS journal (
     started_at REAL NOT NULL,
     ended_at REAL,
     PRIMARY KEY (pid, seq)
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS mailbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     recipient INTEGER NOT NULL,
@@ -58,7 +63,7 @@ CREATE TABLE IF NOT EXISTS kv (
     value TEXT NOT NULL,
     updated_at REAL NOT NULL,
     PRIMARY KEY (namespace, key)
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS files (
     namespace TEXT NOT NULL,
     path TEXT NOT NULL,
@@ -66,7 +71,7 @@ CREATE TABLE IF NOT EXISTS files (
     is_text INTEGER NOT NULL,
     updated_at REAL NOT NULL,
     PRIMARY KEY (namespace, path)
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS memories (
     id TEXT PRIMARY KEY,
     namespace TEXT NOT NULL,
