@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import sqlite3
 import time
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any
 from llmagentos.errors import InvalidArgument, NotFound, UnknownProcess
 from llmagentos.kernel.config import KernelConfig
 from llmagentos.kernel.process import ProcessState
+from llmagentos.storage.lock import StateLock
 
 TERMINAL = tuple(str(s) for s in ProcessState if s.terminal)
 
@@ -33,19 +32,7 @@ class StateDir:
         return conn
 
     def kernel_running(self) -> bool:
-        lock = self.path / "kernel.lock"
-        if not lock.exists():
-            return False
-        fd = os.open(lock, os.O_RDWR)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        else:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return False
-        finally:
-            os.close(fd)
+        return StateLock(self.path).held_elsewhere()
 
     def processes(self, all: bool = False) -> list[dict[str, Any]]:
         with self.connect() as conn:

@@ -11,15 +11,10 @@ queues it on its resource through the scheduler when it needs one, runs it, and 
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import itertools
 import json
-import os
-import threading
 import time
-import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from llmagentos import records
@@ -42,7 +37,6 @@ from llmagentos.errors import (
     LLMAgentOSError,
     NondeterminismError,
     PermissionDenied,
-    ProcessExit,
     ProcessKilled,
     QuotaExceeded,
     UnknownProcess,
@@ -51,17 +45,19 @@ from llmagentos.errors import (
 )
 from llmagentos.kernel.callkit import account, resolve_pid
 from llmagentos.kernel.config import KernelConfig
-from llmagentos.kernel.context import ProcessContext, SyncContext, current_context
+from llmagentos.kernel.control import control_loop, recover
 from llmagentos.kernel.events import EventBus
+from llmagentos.kernel.execution import run_process
 from llmagentos.kernel.handlers import HANDLERS
 from llmagentos.kernel.policies import make_policy
 from llmagentos.kernel.process import Process, ProcessInfo, ProcessState
-from llmagentos.kernel.programs import ProgramRegistry, is_async_program, reference_of
+from llmagentos.kernel.programs import ProgramRegistry, reference_of
 from llmagentos.kernel.scheduler import Completion, QueuedCall, Scheduler
 from llmagentos.kernel.syscalls import Capabilities, ExitStatus, Syscall
 from llmagentos.llm.base import LLMBackend
 from llmagentos.storage import journal
 from llmagentos.storage.db import Database
+from llmagentos.storage.lock import StateLock
 from llmagentos.storage.schema import CORE_SCHEMA
 from llmagentos.tools import ToolRegistry
 
@@ -111,7 +107,7 @@ class Kernel:
         self._next_pid = 1
         self._loop: asyncio.AbstractEventLoop | None = None
         self._control_task: asyncio.Task[None] | None = None
-        self._lock_fd: int | None = None
+        self._lock = StateLock(self.config.state_dir)
         self._booted = False
         self.stats: dict[str, int] = {}
         self._background: set[asyncio.Future[Any]] = set()
@@ -130,7 +126,7 @@ class Kernel:
         if self._booted:
             return
         self._loop = asyncio.get_running_loop()
-        self._take_lock()
+        self._lock.acquire()
         self.db.open([CORE_SCHEMA, *ACCESS_SCHEMAS])
         row = self.db.query_one("SELECT max(pid) FROM processes")
         self._next_pid = (row[0] or 0) + 1 if row else 1
@@ -138,8 +134,8 @@ class Kernel:
             self.add_model(name, spec)
         self._booted = True
         if self.config.recover:
-            await self._recover()
-        self._control_task = asyncio.create_task(self._control_loop(), name="kernel-control")
+            await recover(self)
+        self._control_task = asyncio.create_task(control_loop(self), name="kernel-control")
 
     async def shutdown(self) -> None:
         """Stop every process without ending it (it resumes at the next boot), close all."""
@@ -157,29 +153,7 @@ class Kernel:
         for backend in self.models.values():
             await backend.aclose()
         self.db.close()
-        self._release_lock()
-
-    def _take_lock(self) -> None:
-        path = Path(self.config.state_dir)
-        path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path / "kernel.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise InvalidArgument(
-                f"another kernel is running on {path} (kernel.lock is held); stop it or use"
-                " another --state-dir"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._lock_fd = fd
-
-    def _release_lock(self) -> None:
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._lock.release()
 
     # -- models, tools, programs -----------------------------------------------------------
 
@@ -293,65 +267,12 @@ class Kernel:
     def _start(self, proc: Process) -> None:
         if proc.state is ProcessState.NEW:
             proc.transition(ProcessState.READY)
-        proc.task = asyncio.create_task(self._run_process(proc), name=f"pid-{proc.pid}")
+        proc.task = asyncio.create_task(run_process(self, proc), name=f"pid-{proc.pid}")
         if proc.caps.max_wall_s is not None:
             started = proc.started_at or time.time()
             delay = max(0.0, started + proc.caps.max_wall_s - time.time())
             assert self._loop is not None
             self._loop.call_later(delay, self._wall_quota_hit, proc)
-
-    async def _run_process(self, proc: Process) -> None:
-        ctx = ProcessContext(self, proc)
-        try:
-            fn = self._resolve_program(proc.program)
-            if proc.state is ProcessState.SUSPENDED:
-                await proc.resumed.wait()
-            proc.started_at = proc.started_at or time.time()
-            self._set_state(proc, ProcessState.RUNNING)
-            current_context.set(ctx)
-            if is_async_program(fn):
-                result = await fn(ctx, **proc.args)
-            else:
-                result = await self._run_in_thread(proc, fn, ctx)
-            await self._finish(proc, ProcessState.DONE, result=result)
-        except asyncio.CancelledError:
-            if proc.killed:
-                await self._finish(proc, ProcessState.KILLED, error=proc.error or "killed")
-            else:
-                raise  # kernel shutdown: the process stays live and is recovered at boot
-        except ProcessKilled:
-            await self._finish(proc, ProcessState.KILLED, error=proc.error or "killed")
-        except ProcessExit:
-            return
-        except Exception as exc:
-            detail = "".join(traceback.format_exception(exc, limit=-8))
-            self.log(proc, detail, "error", force=True)
-            await self._finish(proc, ProcessState.FAILED, error=_describe(exc))
-
-    async def _run_in_thread(
-        self, proc: Process, fn: Callable[..., Any], ctx: ProcessContext
-    ) -> Any:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Any] = loop.create_future()
-        sync_ctx = SyncContext(ctx, loop)
-
-        def settle(ok: bool, value: Any) -> None:
-            if not done.done():
-                done.set_result(value) if ok else done.set_exception(value)
-
-        def target() -> None:
-            current_context.set(sync_ctx)
-            try:
-                value = fn(sync_ctx, **proc.args)
-            except BaseException as exc:
-                if not loop.is_closed():
-                    loop.call_soon_threadsafe(settle, False, exc)
-                return
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(settle, True, value)
-
-        threading.Thread(target=target, name=f"pid-{proc.pid}", daemon=True).start()
-        return await done
 
     async def _finish(
         self, proc: Process, state: ProcessState, *, result: Any = None, error: str | None = None
@@ -619,80 +540,6 @@ class Kernel:
 
     # -- recovery and control --------------------------------------------------------------
 
-    async def _recover(self) -> None:
-        rows = self.db.query(
-            "SELECT * FROM processes WHERE state NOT IN ('done', 'failed', 'killed') ORDER BY pid"
-        )
-        for row in rows:
-            caps = records.loads(row["caps"])
-            proc = Process(
-                row["pid"],
-                row["name"],
-                row["program"],
-                json.loads(row["args"]),
-                row["parent"],
-                row["priority"],
-                caps,
-                row["namespace"],
-                created_at=row["created_at"],
-                started_at=row["started_at"],
-                restarts=row["restarts"] + 1,
-            )
-            proc.replay = journal.load_entries(self.db, proc.pid)
-            proc.state = (
-                ProcessState.SUSPENDED if row["state"] == "suspended" else ProcessState.READY
-            )
-            if proc.state is ProcessState.SUSPENDED:
-                proc.resumed.clear()
-            self._procs[proc.pid] = proc
-        for proc in [self._procs[r["pid"]] for r in rows]:
-            await self._persist(proc)
-            self.log(
-                proc,
-                f"recovered after restart #{proc.restarts}; replaying"
-                f" {len(proc.replay)} journaled calls",
-                force=True,
-            )
-            self._start(proc)
-
-    async def _control_loop(self) -> None:
-        """Apply commands other OS processes (the CLI) left in the database; flush usage."""
-        while True:
-            await asyncio.sleep(self.config.control_poll_s)
-            try:
-                rows = self.db.query("SELECT id, command, pid FROM control WHERE done = 0")
-                for row in rows:
-                    outcome = await self._apply_control(row["command"], row["pid"])
-                    await self._control_done(row["id"], outcome)
-                await self._flush_dirty()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the control loop must outlive a bad command
-                self.stats["control_errors"] = self.stats.get("control_errors", 0) + 1
-                self.last_control_error = _describe(exc)
-
-    async def _apply_control(self, command: str, pid: int) -> str:
-        try:
-            if command == "kill":
-                return "killed" if await self.kill(pid, "killed by operator") else "already ended"
-            if command == "suspend":
-                await self.suspend(pid)
-                return "suspended"
-            if command == "resume":
-                await self.resume(pid)
-                return "resumed"
-            return f"unknown command {command!r}"
-        except LLMAgentOSError as exc:
-            return f"error: {exc.message}"
-
-    async def _control_done(self, control_id: int, outcome: str) -> None:
-        def mark(conn: Any) -> None:
-            conn.execute(
-                "UPDATE control SET done = 1, outcome = ? WHERE id = ?", (outcome, control_id)
-            )
-
-        await self.db.write(mark)
-
     async def _persist(self, proc: Process) -> None:
         await self.db.write(lambda c: self._update_process(c, proc))
 
@@ -720,6 +567,12 @@ class Kernel:
         if self.events.active:
             self.events.emit("log", proc.pid, level=level, message=message[:500])
 
+    def log_kernel_error(self, where: str, message: str) -> None:
+        """Record a failure of the kernel's own machinery (not of a process)."""
+        self.stats[f"errors:{where}"] = self.stats.get(f"errors:{where}", 0) + 1
+        if self.events.active:
+            self.events.emit("kernel_error", 0, where=where, message=message)
+
     def _peer_names(self, to: int | str) -> list[str]:
         """Both names of a message's recipient (pid and process name), for peer checks."""
         try:
@@ -731,9 +584,3 @@ class Kernel:
     def _check_booted(self) -> None:
         if not self._booted:
             raise InvalidArgument("the kernel is not booted: use `async with Kernel(...)`")
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, LLMAgentOSError):
-        return f"{type(exc).__name__}: {exc.message}"
-    return f"{type(exc).__name__}: {exc}"
