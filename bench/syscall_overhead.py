@@ -63,7 +63,10 @@ async def run_kernel(agents: int, calls: int, journal: bool, progress: Progress)
 
     call = LLMCall(LLMRequest(messages=(Message(role="user", content="ping"),), max_tokens=4))
 
+    go = asyncio.Event()  # all agents start together, so spawning is not in the window
+
     async def agent(ctx: Any, n: int) -> None:
+        await go.wait()
         for _ in range(n):
             t0 = time.perf_counter_ns()
             await ctx.call(call)
@@ -73,8 +76,10 @@ async def run_kernel(agents: int, calls: int, journal: bool, progress: Progress)
     state = tempfile.mkdtemp(prefix="llmagentos-bench-")
     config = KernelConfig(state_dir=state, journal=journal, recover=False)
     async with Kernel(config, models={"null": NullModel(record=False)}) as kernel:
+        pids = await asyncio.gather(*(kernel.spawn(agent, {"n": calls}) for _ in range(agents)))
+        await asyncio.sleep(0.2)  # let every process reach the start line
         started = time.perf_counter()
-        pids = [await kernel.spawn(agent, {"n": calls}) for _ in range(agents)]
+        go.set()
         for pid in pids:
             status = await kernel.wait(pid)
             assert status.state == "done", status.error
@@ -114,7 +119,10 @@ def run_aios_style(agents: int, calls: int, poll_s: float, progress: Progress) -
                     break
                 threading.Thread(target=execute, args=(done, box), daemon=True).start()
 
+    go = threading.Event()
+
     def agent() -> None:
+        go.wait()
         for _ in range(calls):
             t0 = time.perf_counter_ns()
             done, box = threading.Event(), []
@@ -126,10 +134,12 @@ def run_aios_style(agents: int, calls: int, poll_s: float, progress: Progress) -
 
     sched = threading.Thread(target=scheduler, daemon=True)
     sched.start()
-    started = time.perf_counter()
     threads = [threading.Thread(target=agent, daemon=True) for _ in range(agents)]
     for t in threads:
         t.start()
+    time.sleep(0.2)
+    started = time.perf_counter()
+    go.set()
     for t in threads:
         t.join()
     wall = time.perf_counter() - started

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 STATE_STYLE = {
@@ -42,10 +43,11 @@ def process_table(rows: list[dict[str, Any]], title: str = "processes") -> Table
         state = str(r["state"])
         started, ended = r.get("started_at"), r.get("ended_at")
         wall = ((ended or now) - started) if started else 0.0
-        note = (r.get("error") or "")[:60]
+        # Names and errors come from programs: show them as text, never as markup.
+        note = escape((r.get("error") or "")[:60])
         table.add_row(
             str(r["pid"]),
-            str(r["name"]),
+            escape(str(r["name"])),
             f"[{STATE_STYLE.get(state, '')}]{state}[/]",
             str(r.get("priority", 0)),
             str(u.get("tokens_in", 0) + u.get("tokens_out", 0)),

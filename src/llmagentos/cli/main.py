@@ -6,13 +6,15 @@ import asyncio
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.live import Live
+from rich.json import JSON
+from rich.markup import escape
 
-from llmagentos.cli.display import info_rows, process_table
+from llmagentos.cli.display import process_table
 from llmagentos.cli.state import StateDir
 from llmagentos.errors import LLMAgentOSError
 
@@ -40,6 +42,28 @@ def _parse_args(pairs: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def _parse_models(pairs: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, spec = pair.partition("=")
+        if not sep or not name or not spec:
+            raise click.BadParameter(
+                f"expected NAME=SPEC (e.g. gpt=openai:gpt-4o-mini), got {pair!r}",
+                param_hint="--model",
+            )
+        out[name] = spec
+    return out
+
+
+def _print_result(result: Any) -> None:
+    # Program output is data, not markup: "[/x]" in a result must print as written, and
+    # long lines must not be re-wrapped at the terminal width.
+    if isinstance(result, str):
+        console.print(result, markup=False, highlight=False, soft_wrap=True)
+    else:
+        console.print(JSON.from_data(result), soft_wrap=True)
+
+
 @click.group()
 @click.version_option(package_name="llmagentos")
 def main() -> None:
@@ -50,6 +74,18 @@ def main() -> None:
 @click.argument("program")
 @click.option("--arg", "args", multiple=True, help="Program argument KEY=VALUE (JSON values).")
 @click.option("--model", "models", multiple=True, help="NAME=SPEC, e.g. gpt=openai:gpt-4o-mini.")
+@click.option(
+    "--tool",
+    "tools",
+    multiple=True,
+    metavar="MODULE:ATTR",
+    help="Register a tool (or a list of tools) by reference, e.g. llmagentos.tools:calculator.",
+)
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False),
+    help="Access policy file (.toml or .json): allow / deny / ask rules.",
+)
 @click.option("--scheduler", default="las", type=click.Choice(["fifo", "rr", "priority", "las"]))
 @click.option("--state-dir", default=".llmagentos", help=STATE_HELP)
 @click.option("--no-recover", is_flag=True, help="Do not resume unfinished processes.")
@@ -58,36 +94,47 @@ def run(
     program: str,
     args: tuple[str, ...],
     models: tuple[str, ...],
+    tools: tuple[str, ...],
+    policy: str | None,
     scheduler: str,
     state_dir: str,
     no_recover: bool,
     quiet: bool,
 ) -> None:
     """Run PROGRAM (file.py[:function], module:function, or an app) as a process."""
-    from llmagentos.cli.runner import run_program
+    from llmagentos.cli.runner import load_policy, load_tools, run_program
 
-    model_map = dict(m.split("=", 1) for m in models if "=" in m)
+    program_args = _parse_args(args)
+    model_map = _parse_models(models)
     try:
         status = asyncio.run(
             run_program(
                 program,
-                _parse_args(args),
+                program_args,
                 model_map,
                 scheduler,
                 state_dir,
                 not no_recover,
                 None if quiet else console,
+                tools=load_tools(tools),
+                policy=load_policy(policy),
             )
         )
     except LLMAgentOSError as exc:
         raise click.ClickException(exc.message) from None
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # The kernel has shut down cleanly: nothing ended, the journal has every call.
+        click.echo(
+            f"stopped; unfinished processes resume at the next `llmagentos run"
+            f" --state-dir {state_dir}`",
+            err=True,
+        )
+        sys.exit(130)
     console.print(f"[bold]pid {status.pid}[/] ended [bold]{status.state}[/]")
     if status.result is not None:
-        console.print_json(data=status.result) if not isinstance(
-            status.result, str
-        ) else console.print(status.result)
+        _print_result(status.result)
     if status.error:
-        console.print(f"[red]{status.error}[/]")
+        console.print(f"[red]{escape(status.error)}[/]", soft_wrap=True)
     sys.exit(0 if status.state == "done" else 1)
 
 
@@ -100,10 +147,24 @@ def ps(show_all: bool, state_dir: str, as_json: bool) -> None:
     st = _state(state_dir)
     rows = st.processes(all=show_all)
     if as_json:
-        click.echo(json.dumps(rows, default=str))
+        click.echo(json.dumps([_decoded(r) for r in rows], default=str))
         return
     running = "running" if st.kernel_running() else "not running"
     console.print(process_table(rows, title=f"processes (kernel {running})"))
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    """A process row with its JSON columns as values, for `--json` readers."""
+    out = dict(row)
+    for key in ("args", "result", "caps"):
+        if isinstance(out.get(key), str):
+            try:
+                out[key] = json.loads(out[key])
+            except json.JSONDecodeError:
+                pass
+    if isinstance(out.get("caps"), dict):
+        out["caps"].pop("$t", None)
+    return out
 
 
 def _control(command: str, pid: int, state_dir: str) -> None:
@@ -154,14 +215,22 @@ def logs(pid: int, state_dir: str, show_journal: bool, follow: bool) -> None:
             took = f"{(e['ended_at'] - e['started_at']) * 1000:.1f}ms" if e["ended_at"] else "…"
             console.print(
                 f"#{e['seq']:<4} {e['kind']:<8} {e['status']:<7} {took:>9}"
-                f"  {_short(e['call'])} -> {_short(e['result'] or '')}"
+                f"  {_short(e['call'])} -> {_short(e['result'] or '')}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
             )
     last = 0
     while True:
         for line in st.logs(pid, after_id=last):
             last = line["id"]
             stamp = time.strftime("%H:%M:%S", time.localtime(line["ts"]))
-            console.print(f"{stamp} [{line['level']}] {line['message']}", markup=False)
+            console.print(
+                f"{stamp} [{line['level']}] {line['message']}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
         if not follow or st.process(pid)["state"] in ("done", "failed", "killed"):
             break
         time.sleep(0.5)
@@ -180,25 +249,46 @@ def approvals() -> None:
 @approvals.command("list")
 @click.option("--all", "-a", "show_all", is_flag=True, help="Include decided ones.")
 @click.option("--state-dir", default=".llmagentos", help=STATE_HELP)
-def approvals_list(show_all: bool, state_dir: str) -> None:
+@click.option("--json", "as_json", is_flag=True)
+def approvals_list(show_all: bool, state_dir: str, as_json: bool) -> None:
+    """List calls waiting for a decision (with --all, decided ones too)."""
     from llmagentos.cli.runner import approval_store
 
-    store = approval_store(_state(state_dir))
-    rows = store.list(None if show_all else "pending")
+    with approval_store(_state(state_dir)) as store:
+        rows = store.list(None if show_all else "pending")
+    if as_json:
+        click.echo(json.dumps([_approval_row(a) for a in rows]))
+        return
     if not rows:
         console.print("no pending approvals" if not show_all else "no approvals")
     for a in rows:
         console.print(
-            f"[bold]#{a.id}[/] pid {a.pid} ({a.program}) {a.kind} {a.target!r}"
-            f" — {a.reason} [{a.status}]"
+            f"[bold]#{a.id}[/] pid {a.pid} ({escape(a.program)}) {a.kind} {escape(repr(a.target))}"
+            f" — {escape(a.reason)} {escape(f'[{a.status}]')}",
+            soft_wrap=True,
         )
+
+
+def _approval_row(a: Any) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "pid": a.pid,
+        "program": a.program,
+        "kind": a.kind,
+        "target": a.target,
+        "reason": a.reason,
+        "status": a.status,
+        "decided_by": a.decided_by,
+        "note": a.note,
+    }
 
 
 def _decide(approval_id: int, approve: bool, note: str, state_dir: str) -> None:
     from llmagentos.cli.runner import approval_store
 
     try:
-        a = approval_store(_state(state_dir)).decide(approval_id, approve, by="cli", note=note)
+        with approval_store(_state(state_dir)) as store:
+            a = store.decide(approval_id, approve, by="cli", note=note)
     except LLMAgentOSError as exc:
         raise click.ClickException(exc.message) from None
     console.print(f"approval #{a.id}: {a.status}")
@@ -224,16 +314,44 @@ def approvals_reject(approval_id: int, note: str, state_dir: str) -> None:
 
 @main.command()
 @click.option("--state-dir", default=".llmagentos/demo", help=STATE_HELP)
-@click.option("--agents", default=6, show_default=True, help="How many worker agents.")
+@click.option(
+    "--agents",
+    default=6,
+    show_default=True,
+    type=click.IntRange(min=1, max=64),
+    help="How many worker agents.",
+)
 def demo(state_dir: str, agents: int) -> None:
     """The main job: a multi-agent run on the offline scripted model."""
     from llmagentos.apps.demo import run_demo
 
-    asyncio.run(run_demo(state_dir=state_dir, workers=agents, console=console))
+    _check_demo_dir(Path(state_dir))
+    try:
+        summary = asyncio.run(run_demo(state_dir=state_dir, workers=agents, console=console))
+    except LLMAgentOSError as exc:
+        raise click.ClickException(exc.message) from None
+    if summary["correct"] != agents:
+        raise click.ClickException(
+            f"only {summary['correct']} of {agents} worker answers were correct"
+        )
 
 
-def live_table(console: Console) -> Live:
-    return Live(process_table([]), console=console, refresh_per_second=4, transient=False)
+def _check_demo_dir(path: Path) -> None:
+    """The demo starts from a clean state directory, so it deletes the one it is given:
+    refuse anything that is not an llmagentos state directory, or one a kernel is using."""
+    from llmagentos.storage.lock import StateLock
+
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise click.ClickException(f"--state-dir {path} is not a directory")
+    if any(path.iterdir()) and not (path / "os.db").exists():
+        raise click.ClickException(
+            f"--state-dir {path} is not empty and holds no llmagentos state; the demo deletes"
+            " its state directory first, so give it a new or an empty one"
+        )
+    if StateLock(path).held_elsewhere():
+        raise click.ClickException(f"a kernel is running on {path}; stop it or use another dir")
 
 
-__all__ = ["info_rows", "main"]
+__all__ = ["main"]

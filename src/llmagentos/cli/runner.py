@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 
-from llmagentos.access import ApprovalStore
+from llmagentos.access import ApprovalStore, Policy
 from llmagentos.cli.display import info_rows, process_table
 from llmagentos.cli.state import StateDir
+from llmagentos.errors import InvalidArgument, LLMAgentOSError
 from llmagentos.kernel.config import KernelConfig
 from llmagentos.kernel.kernel import Kernel
+from llmagentos.kernel.programs import ProgramRegistry
 from llmagentos.kernel.syscalls import ExitStatus
 from llmagentos.storage.db import Database
+from llmagentos.tools import Tool
 
 
 async def watch(
@@ -35,6 +41,36 @@ async def watch(
     console.print()
 
 
+def load_tools(refs: Iterable[str]) -> list[Any]:
+    """Tools named by `module:attr` or `file.py:attr`; an attr may also be a list of tools."""
+    # The program registry's resolver is reused so that `--tool prog.py:x` and the program
+    # `prog.py:main` share one loaded module instead of executing the file twice.
+    registry = ProgramRegistry()
+    tools: list[Any] = []
+    for ref in refs:
+        if ":" not in ref:
+            raise InvalidArgument(
+                f"--tool {ref!r}: expected module:attr or file.py:attr (e.g. mypkg.tools:search)"
+            )
+        try:
+            found = registry.resolve(ref)
+        except LLMAgentOSError as exc:
+            raise InvalidArgument(f"--tool {ref!r}: {exc.message}") from None
+        items = list(found) if isinstance(found, list | tuple) else [found]
+        for item in items:
+            if not (isinstance(item, Tool) or callable(item)):
+                raise InvalidArgument(
+                    f"--tool {ref!r} is a {type(item).__name__}, not a tool or a function"
+                )
+        tools.extend(items)
+    return tools
+
+
+def load_policy(path: str | None) -> Policy | None:
+    """The policy in a `.toml` / `.json` file, or None for the default (allow all)."""
+    return None if path is None else Policy.from_file(path)
+
+
 async def run_program(
     program: str,
     args: dict[str, Any],
@@ -43,10 +79,14 @@ async def run_program(
     state_dir: str,
     recover: bool,
     console: Console | None,
+    *,
+    tools: list[Any] | None = None,
+    policy: Policy | None = None,
 ) -> ExitStatus:
     """`llmagentos run`: resume unfinished processes, run `program`, wait for everything."""
     config = KernelConfig(state_dir=state_dir, scheduler=scheduler, recover=recover)
-    kernel = Kernel(config, models=dict(models))
+    kernel = Kernel(config, models=dict(models), tools=list(tools or []), policy=policy)
+    _cancel_on_sigterm()
     async with kernel:
         recovered = [p.pid for p in kernel.ps(all=False)]
         if recovered and console is not None:
@@ -55,11 +95,28 @@ async def run_program(
         everything = asyncio.ensure_future(
             asyncio.gather(*(kernel.wait(p) for p in [*recovered, pid]))
         )
-        await watch(kernel, everything, console, title=f"llmagentos run {program}")
+        try:
+            await watch(kernel, everything, console, title=f"llmagentos run {program}")
+        finally:
+            everything.cancel()
         return await kernel.wait(pid)
 
 
-def approval_store(state: StateDir) -> ApprovalStore:
+def _cancel_on_sigterm() -> None:
+    """Let SIGTERM stop `run` like Ctrl-C: the kernel shuts down and releases its lock,
+    and unfinished processes stay in the table to be resumed by the next `run`."""
+    task = asyncio.current_task()
+    if task is None:
+        return
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+
+
+@contextlib.contextmanager
+def approval_store(state: StateDir) -> Iterator[ApprovalStore]:
     """An approvals view on a state directory's database (works while a kernel runs)."""
     db = Database(state.db_path).open()
-    return ApprovalStore(db)
+    try:
+        yield ApprovalStore(db)
+    finally:
+        db.close()

@@ -37,13 +37,16 @@ async def effect(k: Kernel, proc: Process, seq: int, call: Any, fn: Effect) -> A
         raise
 
 
-async def finish_call(
+def finish_call(
     k: Kernel, proc: Process, seq: int, call: Any, value: Any, text: str | None = None
 ) -> None:
-    """Journal a call's result (`text`: the call's JSON when the caller already has it)."""
+    """Journal a call's result (`text`: the call's JSON when the caller already has it).
+
+    Not awaited: see `JournalBuffer.finished` for why the result may reach the agent first.
+    """
     if k.config.journal:
         text = text if text is not None else records.dumps(call)
-        await k.jbuf.finished(proc.pid, seq, call.kind, text, records.dumps(value))
+        k.jbuf.finished(proc.pid, seq, call.kind, text, records.dumps(value))
 
 
 def account(proc: Process, call: Any, value: Any) -> None:

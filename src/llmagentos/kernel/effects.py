@@ -188,7 +188,7 @@ async def receive(k: Kernel, proc: Process, seq: int, call: sc.Receive, entry: A
         k, proc, seq, call, call.timeout_s, topic=call.topic, sender=call.sender
     )
     if env is None:
-        await finish_call(k, proc, seq, call, None)
+        finish_call(k, proc, seq, call, None)
     return env
 
 
@@ -256,7 +256,7 @@ async def wait(k: Kernel, proc: Process, seq: int, call: sc.Wait, entry: Any) ->
     finally:
         if proc.state is ProcessState.WAITING:
             k._set_state(proc, ProcessState.RUNNING)
-    await finish_call(k, proc, seq, call, status)
+    finish_call(k, proc, seq, call, status)
     return status
 
 
@@ -271,7 +271,7 @@ async def kill(k: Kernel, proc: Process, seq: int, call: sc.Kill, entry: Any) ->
         await k.journal_error(proc, seq, call, exc)
         raise
     ended = await k.kill(call.pid, f"killed by process {proc.pid}")
-    await finish_call(k, proc, seq, call, ended)
+    finish_call(k, proc, seq, call, ended)
     return ended
 
 
@@ -287,7 +287,7 @@ def is_ancestor(k: Kernel, pid: int, target: Process) -> bool:
 
 async def now(k: Kernel, proc: Process, seq: int, call: sc.Now, entry: Any) -> float:
     now = time.time()
-    await finish_call(k, proc, seq, call, now)
+    finish_call(k, proc, seq, call, now)
     return now
 
 
@@ -304,4 +304,4 @@ async def sleep(k: Kernel, proc: Process, seq: int, call: sc.Sleep, entry: Any) 
     finally:
         if proc.state is ProcessState.WAITING:
             k._set_state(proc, ProcessState.RUNNING)
-    await finish_call(k, proc, seq, call, None)
+    finish_call(k, proc, seq, call, None)

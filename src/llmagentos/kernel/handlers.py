@@ -122,7 +122,7 @@ async def llm(
             k._set_state(proc, ProcessState.RUNNING)
     account(proc, call, response)
     if text is not None:
-        await finish_call(k, proc, seq, call, response, text)
+        finish_call(k, proc, seq, call, response, text)
     return response
 
 
@@ -164,7 +164,7 @@ async def stream_call(k: Kernel, proc: Process, call: sc.LLMCall) -> AsyncIterat
         model=name,
     )
     account(proc, call, response)
-    await finish_call(k, proc, seq, call, response)
+    finish_call(k, proc, seq, call, response)
 
 
 # -- tools -------------------------------------------------------------------------------
@@ -189,7 +189,7 @@ async def tool(
     timeout = call.timeout_s or k.config.tool_timeout_s
     if call.name not in k.tools:
         result = await k.tools.invoke(call.name, dict(call.arguments), context=context)
-        await finish_call(k, proc, seq, call, result)
+        finish_call(k, proc, seq, call, result)
         return result
     tool = k.tools.get(call.name)
     text = None
@@ -214,7 +214,7 @@ async def tool(
         k.release(cid, proc, resource, 0, time.monotonic() - t0)
         if proc.state is ProcessState.WAITING:
             k._set_state(proc, ProcessState.RUNNING)
-    await finish_call(k, proc, seq, call, result, text)
+    finish_call(k, proc, seq, call, result, text)
     return result
 
 

@@ -480,7 +480,7 @@ class Kernel:
             return
         text = text if text is not None else records.dumps(call)
         err = records.dumps(as_error_info(exc))
-        await self.jbuf.finished(proc.pid, seq, call.kind, text, err, ok=False)
+        self.jbuf.finished(proc.pid, seq, call.kind, text, err, ok=False)
 
     # -- resources through the scheduler ---------------------------------------------------
 

@@ -118,6 +118,26 @@ _FINISHED_SQL = (
 )
 
 
+def _merge(
+    started: list[tuple[Any, ...]], finished: list[tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Fold a call's intent into its outcome when both commit in the same transaction.
+
+    The intent row would be overwritten within the very transaction that wrote it, so
+    writing the outcome alone (keeping the intent's start time) is the same commit, for
+    half the rows. Fast calls, the common case, all take this path.
+    """
+    pending = {(row[0], row[1]): row for row in started}
+    out = []
+    for row in finished:
+        intent = pending.pop((row[0], row[1]), None)
+        if intent is not None:
+            pid, seq, kind, call, status, result, _, ended = row
+            row = (pid, seq, kind, call, status, result, intent[5], ended)
+        out.append(row)
+    return list(pending.values()), out
+
+
 class JournalBuffer:
     """Coalesces journal rows into one `executemany` per group commit.
 
@@ -148,19 +168,32 @@ class JournalBuffer:
         self._add(False, (pid, seq, kind, call, None, time.time()), fut)
         await fut
 
-    async def finished(
+    def finished(
         self, pid: int, seq: int, kind: str, call: str, result: str, *, ok: bool = True
     ) -> None:
-        """Record a call's outcome and wait until it is committed."""
+        """Record a call's outcome; it commits with the next flush.
+
+        Nobody waits for it, and that is safe: the database writer commits in submission
+        order, so this row is durable no later than any effect the process submits after
+        seeing the result (a message, a file, a side-effecting tool's intent, its exit). A
+        crash can only lose the result together with everything that came of it, and replay
+        then simply runs the call again.
+        """
         now = time.time()
-        row = (pid, seq, kind, call, DONE if ok else ERROR, result, now, now)
+        self._add(True, (pid, seq, kind, call, DONE if ok else ERROR, result, now, now), None)
+
+    async def durable(self) -> None:
+        """Wait until every row added so far is committed."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._add(True, row, fut)
+        self._add(None, None, fut)
         await fut
 
-    def _add(self, outcome: bool, row: tuple[Any, ...], fut: asyncio.Future[None] | None) -> None:
+    def _add(
+        self, outcome: bool | None, row: tuple[Any, ...] | None, fut: asyncio.Future[None] | None
+    ) -> None:
         with self._lock:
-            (self._finished if outcome else self._started).append(row)
+            if row is not None:
+                (self._finished if outcome else self._started).append(row)
             if fut is not None:
                 self._waiters.append(fut)
             kick = not self._pending
@@ -179,6 +212,8 @@ class JournalBuffer:
             taken.extend(self._waiters)
             self._waiters = []
             self._pending = False
+        if started and finished:
+            started, finished = _merge(started, finished)
         if started:
             conn.executemany(_STARTED_SQL, started)
         if finished:
