@@ -149,24 +149,40 @@ def decode(data: Any) -> Any:
 def _json_default(value: Any) -> Any:
     """Called by the C JSON encoder for what it cannot write itself: records, bytes, enums."""
     t = type(value)
-    shape = _SHAPES.get(t)
-    if shape is None:
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            shape = _shape(t)
-        elif isinstance(value, (bytes, bytearray)):
-            return {"$b": base64.b64encode(bytes(value)).decode("ascii")}
-        elif isinstance(value, enum.Enum):
-            return value.value
+    flatten = _FLATTEN.get(t)
+    if flatten is not None:
+        return flatten(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        flatten = _FLATTEN[t] = _make_flattener(t)
+        return flatten(value)
+    if isinstance(value, (bytes, bytearray)):
+        return {"$b": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"cannot encode {t.__name__} into a record")
+
+
+_FLATTEN: dict[type[Any], Any] = {}
+
+
+def _make_flattener(cls: type[Any]) -> Any:
+    """Build `record -> dict` for one record type as straight-line code (the journal's hot
+    path encodes a few records per syscall; a generic loop over fields costs twice as much)."""
+    shape = _shape(cls)
+    lines = [f"def flatten(v):", f"    out = {{'$t': {cls.__name__!r}}}"]
+    env: dict[str, Any] = {}
+    for i, name in enumerate(shape.names):
+        if name in shape.defaults:
+            env[f"d{i}"] = shape.defaults[name]
+            env[f"t{i}"] = type(shape.defaults[name])
+            lines.append(f"    x = v.{name}")
+            lines.append(f"    if x != d{i} or type(x) is not t{i}:")
+            lines.append(f"        out[{name!r}] = x")
         else:
-            raise TypeError(f"cannot encode {t.__name__} into a record")
-    out: dict[str, Any] = {"$t": t.__name__}
-    defaults = shape.defaults
-    for name in shape.names:
-        field = getattr(value, name)
-        if name in defaults and field == defaults[name] and type(field) is type(defaults[name]):
-            continue
-        out[name] = field
-    return out
+            lines.append(f"    out[{name!r}] = v.{name}")
+    lines.append("    return out")
+    exec("\n".join(lines), env)  # noqa: S102 - generated from the record's own field names
+    return env["flatten"]
 
 
 # The recursion happens inside the C encoder; `_json_default` only flattens one record.

@@ -15,7 +15,6 @@ import sqlite3
 import time
 from typing import Any, Final, Literal
 
-from llmagentos.access._typing import record
 from llmagentos.errors import (
     ApprovalRejected,
     InvalidArgument,
@@ -25,7 +24,7 @@ from llmagentos.errors import (
     SyscallTimeout,
 )
 from llmagentos.kernel.syscalls import Syscall
-from llmagentos.records import dumps, loads
+from llmagentos.records import dumps, loads, record
 from llmagentos.storage.db import Database
 
 __all__ = ["Approval", "ApprovalStatus", "ApprovalStore"]

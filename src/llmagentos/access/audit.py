@@ -12,7 +12,8 @@ import collections
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from llmagentos.access._typing import record
+from llmagentos.records import record
+from llmagentos.storage.db import insert_rows
 
 if TYPE_CHECKING:
     import sqlite3
@@ -37,9 +38,7 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_pid ON audit(pid, id);
 """
 
-_INSERT: Final = (
-    "INSERT INTO audit (ts, pid, program, kind, target, effect, reason) VALUES (?,?,?,?,?,?,?)"
-)
+_INSERT_HEAD: Final = "INSERT INTO audit (ts, pid, program, kind, target, effect, reason)"
 
 
 @record
@@ -97,7 +96,7 @@ class AuditLog:
         while self._rows:
             rows.append(self._rows.popleft())
         if rows:
-            conn.executemany(_INSERT, rows)
+            insert_rows(conn, _INSERT_HEAD, 7, rows)
 
     def flush(self) -> None:
         """Wait until every row queued so far is committed (the writer runs jobs in order)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from llmagentos.access._typing import record
 from llmagentos.access.audit import AuditLog
 from llmagentos.access.capabilities import allowed_patterns, allows, derive, matches
 from llmagentos.access.policy import Decision, Policy
@@ -39,6 +38,7 @@ from llmagentos.kernel.syscalls import (
     ToolInvoke,
     Unsubscribe,
 )
+from llmagentos.records import record
 
 __all__ = ["AccessController", "PeerResolver", "Subject", "target_of"]
 

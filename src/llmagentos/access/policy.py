@@ -34,10 +34,10 @@ from typing import Any, Literal
 
 import pydantic
 
-from llmagentos.access._typing import record
 from llmagentos.access.capabilities import matcher
 from llmagentos.errors import InvalidArgument, NotFound
 from llmagentos.kernel.syscalls import SYSCALL_TYPES
+from llmagentos.records import record
 
 __all__ = ["KINDS", "Decision", "Effect", "Policy", "Rule"]
 

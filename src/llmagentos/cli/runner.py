@@ -55,7 +55,8 @@ def load_tools(refs: Iterable[str]) -> list[Any]:
         try:
             found = registry.resolve(ref)
         except LLMAgentOSError as exc:
-            raise InvalidArgument(f"--tool {ref!r}: {exc.message}") from None
+            why = exc.message.removeprefix(f"program {ref!r}: ")
+            raise InvalidArgument(f"--tool {ref!r}: {why}") from None
         items = list(found) if isinstance(found, list | tuple) else [found]
         for item in items:
             if not (isinstance(item, Tool) or callable(item)):
@@ -83,7 +84,12 @@ async def run_program(
     tools: list[Any] | None = None,
     policy: Policy | None = None,
 ) -> ExitStatus:
-    """`llmagentos run`: resume unfinished processes, run `program`, wait for everything."""
+    """`llmagentos run`: resume unfinished processes, run `program`, wait for everything.
+
+    Everything is the new process and the resumed ones, except resumed processes an
+    operator holds suspended: those stay in the table for a later run instead of keeping
+    this one waiting for a `resume` that may never come.
+    """
     config = KernelConfig(state_dir=state_dir, scheduler=scheduler, recover=recover)
     kernel = Kernel(config, models=dict(models), tools=list(tools or []), policy=policy)
     _cancel_on_sigterm()
@@ -92,14 +98,27 @@ async def run_program(
         if recovered and console is not None:
             console.print(f"resumed unfinished processes {recovered} from the journal")
         pid = await kernel.spawn(program, args)
-        everything = asyncio.ensure_future(
-            asyncio.gather(*(kernel.wait(p) for p in [*recovered, pid]))
-        )
+        everything = asyncio.ensure_future(_settled(kernel, pid, recovered))
         try:
             await watch(kernel, everything, console, title=f"llmagentos run {program}")
         finally:
             everything.cancel()
+        held = [p.pid for p in kernel.ps(all=False) if p.pid in recovered]
+        if held and console is not None:
+            console.print(
+                f"left suspended: {held} (`llmagentos resume PID`, then run again to go on)"
+            )
         return await kernel.wait(pid)
+
+
+async def _settled(kernel: Kernel, pid: int, recovered: list[int]) -> None:
+    """Until `pid` has ended and each of `recovered` has ended or is suspended."""
+    await kernel.wait(pid)
+    while True:
+        live = {p.pid: p.state for p in kernel.ps(all=False)}
+        if all(live.get(r, "suspended") == "suspended" for r in recovered):
+            return
+        await asyncio.sleep(0.1)
 
 
 def _cancel_on_sigterm() -> None:

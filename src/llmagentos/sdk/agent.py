@@ -13,11 +13,15 @@ through tools. Plain Python state is rebuilt by the replay itself.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sys
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from llmagentos.kernel.context import ProcessContext, SyncContext, current_context
+from llmagentos.kernel.kernel import Kernel
+from llmagentos.kernel.syscalls import Envelope
 from llmagentos.sdk.runtime import Runtime, default_runtime
 
 STOP = {"type": "stop"}
@@ -42,14 +46,21 @@ class _AgentBase:
         instance = self
 
         program = instance._as_program()
+        # The process runs this instance (its constructor arguments and state), under the
+        # class's reference so that a recovered process can still find the class.
         kernel._local_programs[ref] = program
         name = self.name or type(self).__name__
-        if inputs is not None:
-            status = rt.call(kernel.run(ref, {"inputs": list(inputs)}, name=name))
-            if status.state != "done":
-                raise RuntimeError(f"agent {name} ended {status.state}: {status.error}")
-            return status.result
-        return _interactive(rt, ref, name)
+        try:
+            if inputs is not None:
+                status = rt.call(kernel.run(ref, {"inputs": list(inputs)}, name=name))
+                if status.state != "done":
+                    raise RuntimeError(f"agent {name} ended {status.state}: {status.error}")
+                return status.result
+            return _interactive(rt, ref, name)
+        finally:
+            # Later spawns of the class by reference get a fresh instance, not this one.
+            if kernel._local_programs.get(ref) is program:
+                kernel._local_programs[ref] = type(self)
 
     def _as_program(self) -> Any:
         raise NotImplementedError
@@ -153,6 +164,7 @@ def _interactive(rt: Runtime, ref: str, name: str) -> None:
     pid = rt.call(kernel.spawn(ref, {}, name=name))
     shell = rt.shell()
     tty = sys.stdin.isatty()
+    ended = False
     try:
         while True:
             if tty:
@@ -162,12 +174,40 @@ def _interactive(rt: Runtime, ref: str, name: str) -> None:
                 break
             if not line.strip():
                 continue
-            env = shell.request(pid, {"text": line.rstrip("\n")}, timeout=None)
-            reply = env.payload
-            print(reply.get("text", reply) if isinstance(reply, dict) else reply, flush=True)
+            env = rt.call(_ask(kernel, rt.shell_process, pid, {"text": line.rstrip("\n")}))
+            if env is None:
+                ended = True
+                break
+            print(_reply_text(env.payload), flush=True)
     finally:
-        shell.send(pid, STOP)
-        rt.call(kernel.wait(pid, timeout=30))
+        if not ended:
+            shell.send(pid, STOP)
+        status = rt.call(kernel.wait(pid, timeout=30))
+    if status.state != "done":
+        raise RuntimeError(f"agent {name} ended {status.state}: {status.error}")
+
+
+async def _ask(kernel: Kernel, shell: ProcessContext, pid: int, payload: Any) -> Envelope | None:
+    """Request/reply with the agent, or None if the agent ends first (an `act` that
+    raised must end the chat with its error, not leave it waiting for a reply)."""
+    request = asyncio.ensure_future(shell.request(pid, payload, timeout=None))
+    ended = asyncio.ensure_future(kernel.wait(pid))
+    try:
+        await asyncio.wait({request, ended}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for fut in (request, ended):
+            if not fut.done():
+                fut.cancel()
+        await asyncio.gather(request, ended, return_exceptions=True)
+    if request.done() and not request.cancelled():
+        return request.result()
+    return None
+
+
+def _reply_text(reply: Any) -> str:
+    if isinstance(reply, dict) and "text" in reply:
+        return str(reply["text"])
+    return reply if isinstance(reply, str) else json.dumps(reply, ensure_ascii=False)
 
 
 def current() -> Any:

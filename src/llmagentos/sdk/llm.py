@@ -49,6 +49,7 @@ class LLM:
         return response.text
 
     def chat(self, messages: MessagesLike, **options: Any) -> LLMResponse:
+        """Chat (a string, a `Message` or a list of messages) and return the whole response."""
         response: LLMResponse = self._ctx().chat(messages, **self._opts(options))
         return response
 
@@ -58,12 +59,18 @@ class LLM:
         return response
 
     async def achat(self, messages: MessagesLike, **options: Any) -> LLMResponse:
+        """`chat` for async programs: a system call of the process it runs in."""
         ctx = current_context.get()
         if not isinstance(ctx, ProcessContext):
-            raise RuntimeError("achat is for async agents running in a kernel process")
+            where = "a sync program" if isinstance(ctx, SyncContext) else "no kernel process"
+            raise RuntimeError(
+                f"achat / agenerate_text are for async programs running in a kernel, and this"
+                f" is {where}: use model.chat(...) / model.generate_text(...) instead"
+            )
         return await ctx.chat(messages, **self._opts(options))
 
     async def agenerate_text(self, text: str, max_length: int | None = None, **options: Any) -> str:
+        """`generate_text` for async programs."""
         if max_length is not None:
             options["max_tokens"] = max_length
         return (await self.achat(text, **options)).text

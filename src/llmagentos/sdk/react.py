@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from llmagentos.errors import MalformedModelOutput
+from llmagentos.errors import InvalidArgument, MalformedModelOutput
 from llmagentos.kernel.context import ProcessContext
 from llmagentos.llm.toolcalls import parse_model_output
 from llmagentos.llm.types import Message, ToolCallRequest, ToolSpec
@@ -20,9 +20,10 @@ from llmagentos.records import record
 
 DEFAULT_SYSTEM = (
     "You are an agent that solves tasks with tools. To call a tool, reply with only JSON:"
-    ' {{"tool": "<name>", "arguments": {{...}}}}. When you know the answer, reply with only'
-    ' {{"answer": "<final answer>"}}. Tools:\n{tools}'
+    ' {"tool": "<name>", "arguments": {...}}. When you know the answer, reply with only'
+    ' {"answer": "<final answer>"}. Tools:\n{tools}'
 )
+"""The default system prompt; `{tools}` becomes the list of tools and their schemas."""
 
 
 @record
@@ -63,6 +64,13 @@ class ReActAgent:
         native_tools: bool = True,
         **llm_options: Any,
     ) -> None:
+        if not isinstance(ctx, ProcessContext):
+            raise TypeError(
+                "ReActAgent needs the async context of an `async def` program; in a sync"
+                f" program ({type(ctx).__name__}) call the model and tools directly"
+            )
+        if max_steps < 1:
+            raise InvalidArgument(f"max_steps must be at least 1, got {max_steps}")
         self.ctx = ctx
         self.tools = tuple(tools)
         self.model = model
@@ -70,8 +78,9 @@ class ReActAgent:
         self.native_tools = native_tools
         self.llm_options = llm_options
         self._specs = tuple(ctx._kernel.tools.get(name).spec for name in self.tools)
+        # Not str.format: a custom prompt may hold JSON examples, whose braces are not fields.
         template = system or DEFAULT_SYSTEM
-        self.system = template.format(tools=describe_tools(self._specs))
+        self.system = template.replace("{tools}", describe_tools(self._specs))
 
     async def solve(self, task: str) -> ReActResult:
         messages: list[Message] = [

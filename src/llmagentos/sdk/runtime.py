@@ -24,7 +24,12 @@ T = TypeVar("T")
 
 
 class Runtime:
-    """Owns a kernel running on a dedicated thread and bridges sync callers to it."""
+    """Owns a kernel running on a dedicated thread and bridges sync callers to it.
+
+    `Runtime(state_dir=..., models={...}, tools=[...])` takes the `Kernel` options; start
+    it with `start()` (or `with Runtime(...) as rt:`), stop it with `stop()`. A stopped
+    runtime cannot be started again.
+    """
 
     def __init__(self, kernel: Kernel | None = None, **kernel_options: Any) -> None:
         self.kernel = kernel or Kernel(KernelConfig(), **kernel_options)
@@ -34,16 +39,43 @@ class Runtime:
         )
         self._shell: SyncContext | None = None
         self._started = False
+        self._stopped = False
+
+    @property
+    def running(self) -> bool:
+        return self._started
 
     def start(self) -> Runtime:
-        if not self._started:
-            self._thread.start()
-            self._started = True
+        if self._started:
+            return self
+        if self._stopped:
+            raise RuntimeError("this Runtime was stopped; create a new one")
+        self._thread.start()
+        self._started = True
+        try:
             self.call(self.kernel.boot())
+        except BaseException:
+            # A kernel that cannot boot (state directory locked, bad model spec) must not
+            # leave a loop thread behind.
+            self._started = False
+            self._stopped = True
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            raise
         return self
+
+    def __enter__(self) -> Runtime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the kernel's loop and wait for it."""
+        if not self._started:
+            coro.close()
+            state = "was stopped" if self._stopped else "is not started: call runtime.start()"
+            raise RuntimeError(f"this Runtime {state}")
         if threading.current_thread() is self._thread:
             coro.close()
             raise RuntimeError("Runtime.call from the kernel's own thread would deadlock")
@@ -54,6 +86,11 @@ class Runtime:
         if self._shell is None:
             self._shell = self.call(self._make_shell())
         return self._shell
+
+    @property
+    def shell_process(self) -> ProcessContext:
+        """The shell's async context, for coroutines run on the kernel loop with `call`."""
+        return self.shell()._ctx
 
     async def _make_shell(self) -> SyncContext:
         k = self.kernel
@@ -71,14 +108,17 @@ class Runtime:
     def stop(self) -> None:
         if not self._started:
             return
-        self._started = False
-        if self._shell is not None:
-            shell = self.kernel._procs.get(self._shell.pid)
-            if shell is not None:
-                self.call(self.kernel._finish(shell, ProcessState.DONE))
-        self.call(self.kernel.shutdown())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
+        try:
+            if self._shell is not None:
+                shell = self.kernel._procs.get(self._shell.pid)
+                if shell is not None:
+                    self.call(self.kernel._finish(shell, ProcessState.DONE))
+            self.call(self.kernel.shutdown())
+        finally:
+            self._started = False
+            self._stopped = True
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
 
 
 _default: Runtime | None = None
@@ -93,6 +133,8 @@ def default_runtime() -> Runtime:
     """
     global _default
     with _default_lock:
+        if _default is not None and not _default.running:
+            _default.start()  # set with set_default_runtime(Runtime(...)) but not started
         if _default is None:
             config = KernelConfig(
                 state_dir=os.environ.get("LLMAGENTOS_STATE_DIR", ".llmagentos"),

@@ -48,6 +48,28 @@ def single_statement(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3
     return fn
 
 
+_CHUNKS = (512, 64, 8, 1)
+
+
+def insert_rows(
+    conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]], tail: str = ""
+) -> None:
+    """`INSERT ... VALUES` many rows with few statements.
+
+    `executemany` steps SQLite once per row, and the sqlite3 module hands the GIL over at
+    every step: with the event loop busy on the other thread, that costs a thread switch
+    per row. One statement per chunk of rows costs one. Chunk sizes are fixed so prepared
+    statements are reused. `head` is `INSERT INTO t(cols)`, `tail` e.g. an upsert clause.
+    """
+    group = "(" + ",".join("?" * width) + ")"
+    i = 0
+    while i < len(rows):
+        size = next(c for c in _CHUNKS if c <= len(rows) - i)
+        sql = f"{head} VALUES {','.join([group] * size)} {tail}"
+        conn.execute(sql, [v for row in rows[i : i + size] for v in row])
+        i += size
+
+
 def translate_sqlite_error(exc: sqlite3.Error) -> JournalError:
     """Map an SQLite failure to the OS's error types."""
     text = str(exc)

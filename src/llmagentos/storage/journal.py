@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from llmagentos.records import record
-from llmagentos.storage.db import Database
+from llmagentos.storage.db import Database, insert_rows
 
 STARTED = "started"
 DONE = "done"
@@ -105,15 +105,11 @@ def compact(conn: sqlite3.Connection, terminal_states: tuple[str, ...]) -> int:
     return cur.rowcount
 
 
-_STARTED_SQL = (
-    "INSERT INTO journal(pid, seq, kind, call, status, progress, started_at)"
-    " VALUES (?, ?, ?, ?, 'started', ?, ?)"
-    " ON CONFLICT(pid, seq) DO UPDATE SET progress=excluded.progress"
-)
-_FINISHED_SQL = (
-    "INSERT INTO journal(pid, seq, kind, call, status, result, started_at, ended_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT(pid, seq) DO UPDATE SET status=excluded.status,"
+_STARTED_HEAD = "INSERT INTO journal(pid, seq, kind, call, status, progress, started_at)"
+_STARTED_TAIL = "ON CONFLICT(pid, seq) DO UPDATE SET progress=excluded.progress"
+_FINISHED_HEAD = "INSERT INTO journal(pid, seq, kind, call, status, result, started_at, ended_at)"
+_FINISHED_TAIL = (
+    "ON CONFLICT(pid, seq) DO UPDATE SET status=excluded.status,"
     " result=excluded.result, ended_at=excluded.ended_at"
 )
 
@@ -133,7 +129,7 @@ def _merge(
         intent = pending.pop((row[0], row[1]), None)
         if intent is not None:
             pid, seq, kind, call, status, result, _, ended = row
-            row = (pid, seq, kind, call, status, result, intent[5], ended)
+            row = (pid, seq, kind, call, status, result, intent[6], ended)
         out.append(row)
     return list(pending.values()), out
 
@@ -160,12 +156,12 @@ class JournalBuffer:
         self, pid: int, seq: int, kind: str, call: str, progress: str | None = None
     ) -> None:
         """Record a call's intent; durable at the next commit (nobody waits for it)."""
-        self._add(False, (pid, seq, kind, call, progress, time.time()), None)
+        self._add(False, (pid, seq, kind, call, STARTED, progress, time.time()), None)
 
     async def durable_started(self, pid: int, seq: int, kind: str, call: str) -> None:
         """Record a call's intent and wait until it is committed (before outside effects)."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._add(False, (pid, seq, kind, call, None, time.time()), fut)
+        self._add(False, (pid, seq, kind, call, STARTED, None, time.time()), fut)
         await fut
 
     def finished(
@@ -215,9 +211,9 @@ class JournalBuffer:
         if started and finished:
             started, finished = _merge(started, finished)
         if started:
-            conn.executemany(_STARTED_SQL, started)
+            insert_rows(conn, _STARTED_HEAD, 7, started, _STARTED_TAIL)
         if finished:
-            conn.executemany(_FINISHED_SQL, finished)
+            insert_rows(conn, _FINISHED_HEAD, 8, finished, _FINISHED_TAIL)
 
     def _flushed(self, done: asyncio.Future[None], taken: list[asyncio.Future[None]]) -> None:
         """After the commit (on the loop): wake the callers whose rows it carried."""
