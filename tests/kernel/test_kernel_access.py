@@ -227,11 +227,6 @@ async def test_peers_may_be_named_by_pid_or_by_name(kernel: Kernel) -> None:
     assert rows[0][0] == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the model capability is checked against the literal 'default' when a call names"
-    " no model, so models=('echo',) refuses the kernel's default model even when it is echo",
-)
 async def test_model_capability_covers_the_default_model(kernel: Kernel) -> None:
     async def prog(ctx: Any) -> str:
         return (await ctx.chat("hi")).text
@@ -446,11 +441,6 @@ async def test_children_inherit_budgets_and_are_stopped_by_them(kernel: Kernel) 
         assert last["status"] == "error" and loads(last["result"]).type == "QuotaExceeded"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the token-budget clamp (handlers.fit_budget) raises QuotaExceeded without the"
-    " field/limit details every other quota refusal carries",
-)
 async def test_token_refusal_names_the_budget(kernel: Kernel) -> None:
     status = await kernel.run(spend_tokens, capabilities=Capabilities(max_tokens=40))
     assert status.result["field"] == "max_tokens"

@@ -184,11 +184,6 @@ async def test_malformed_answer_is_typed_and_the_kernel_goes_on(
     assert (await run(kernel, chat_or_error)).result == {"text": "echo: are you there?"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ctx.stream skips the token-budget clamp (handlers.stream_call never calls"
-    " fit_budget), so a streamed call asks the model for more tokens than the budget has",
-)
 async def test_streaming_respects_the_token_budget(kernel: Kernel, server: OpenAIServer) -> None:
     async def prog(ctx: Any) -> str:
         return "".join([c.delta async for c in ctx.stream("hi there", max_tokens=500)])

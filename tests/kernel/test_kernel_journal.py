@@ -193,11 +193,6 @@ async def test_tool_in_flight_at_shutdown_reruns_with_the_same_key(make_kernel: 
     assert invocations == [f"{pid}:0", f"{pid}:0"]  # re-run, deduplicable by its stable key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="shutdown cancels a sync program's task but not the syscall its thread is blocked"
-    " in: the thread and its receive() coroutine outlive the kernel",
-)
 async def test_shutdown_releases_sync_program_threads(make_kernel: Any) -> None:
     k1: Kernel = await make_kernel(tools=[bump])
     pid = await k1.spawn(sync_tool_then_receive)
@@ -316,12 +311,6 @@ async def test_full_disk_is_a_typed_error_and_loses_nothing(make_kernel: Any) ->
     assert {"kept", "big"} <= keys
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="when SQLITE_FULL rolls back the whole transaction, Database._commit_batch's"
-    " 'ROLLBACK TO' fails ('no such savepoint') and the error surfaces as a plain"
-    " JournalError instead of JournalFull",
-)
 async def test_full_disk_surfaces_as_journal_full(make_kernel: Any) -> None:
     OUTCOMES.clear()
     kernel: Kernel = await make_kernel()
@@ -338,11 +327,6 @@ async def big_result(ctx: Any) -> str:
     return "z" * 300_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Kernel._finish sets `exited` only after persisting the exit; when that write"
-    " fails (full disk) every wait() on the process hangs forever",
-)
 async def test_wait_returns_even_if_the_exit_cannot_be_persisted(make_kernel: Any) -> None:
     kernel: Kernel = await make_kernel()
     pid = await kernel.spawn(big_result)
@@ -455,12 +439,6 @@ async def three_calls(ctx: Any) -> None:
     await ctx.now()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="JournalBuffer submits its flush from a task (asyncio.ensure_future), so an effect"
-    " the agent makes right after a call returns reaches the writer before that call's"
-    " journaled result; a crash between the two commits makes the replay diverge",
-)
 async def test_results_commit_before_the_effects_that_follow_them(kernel: Kernel) -> None:
     # A trigger records, inside the writer's transaction, whether the Now() result was
     # already written when the kv effect that uses it is applied.

@@ -82,21 +82,22 @@ class AuditLog:
             # along, so a burst of decisions costs one insert job, not one per row.
             self._scheduled = True
             try:
-                self.db.write_nowait(self._drain)
+                held: list[tuple[Any, ...]] = []
+                self.db.write_nowait(lambda conn: self._drain(conn, held))
             except BaseException:
                 self._scheduled = False
                 raise
 
-    def _drain(self, conn: sqlite3.Connection) -> None:
+    def _drain(self, conn: sqlite3.Connection, held: list[tuple[Any, ...]]) -> None:
         """Insert every queued row (runs on the writer thread, the deque's only consumer)."""
-        # Cleared before draining: a row appended after this point either is drained
-        # below or sees `_scheduled` False and queues the next job, so none is stranded.
-        self._scheduled = False
-        rows = []
-        while self._rows:
-            rows.append(self._rows.popleft())
-        if rows:
-            insert_rows(conn, _INSERT_HEAD, 7, rows)
+        if not held:  # a rerun (after SQLite lost the transaction) writes the same rows
+            # Cleared before draining: a row appended after this point either is drained
+            # below or sees `_scheduled` False and queues the next job, so none is stranded.
+            self._scheduled = False
+            while self._rows:
+                held.append(self._rows.popleft())
+        if held:
+            insert_rows(conn, _INSERT_HEAD, 7, held)
 
     def flush(self) -> None:
         """Wait until every row queued so far is committed (the writer runs jobs in order)."""

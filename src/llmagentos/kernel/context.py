@@ -313,10 +313,16 @@ class SyncContext:
             coro.close()
             raise ProcessExit("the kernel has stopped")
         fut = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        calls = self._ctx._proc.thread_calls
+        calls.add(fut)  # so kill and shutdown can cancel a call this thread is blocked in
         try:
             return fut.result()
         except concurrent.futures.CancelledError:
-            raise ProcessKilled(f"process {self.pid} was killed") from None
+            if self._ctx._proc.killed:
+                raise ProcessKilled(f"process {self.pid} was killed") from None
+            raise ProcessExit("the kernel is stopping") from None
+        finally:
+            calls.discard(fut)
 
     def stream(self, messages: MessagesLike, **options: Any) -> list[StreamChunk]:
         """Streaming from a thread: gathers the chunks (use async agents to consume live)."""

@@ -108,7 +108,7 @@ async def publish(k: Kernel, proc: Process, seq: int, call: sc.Publish, entry: A
     targets: list[int] = []
 
     def run(c: Any) -> int:
-        targets.extend(p for p in mailbox.subscribers(c, call.topic) if p != proc.pid)
+        targets[:] = [p for p in mailbox.subscribers(c, call.topic) if p != proc.pid]
         for pid in targets:
             mailbox.deliver(c, proc.pid, pid, call.payload, topic=call.topic)
         return len(targets)

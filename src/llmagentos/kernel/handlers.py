@@ -75,25 +75,48 @@ def check_request(k: Kernel, request: LLMRequest, backend: LLMBackend) -> int:
     return prompt
 
 
-def fit_budget(proc: Process, request: LLMRequest, prompt: int) -> LLMRequest:
+def prompt_upper_bound(request: LLMRequest, backend: LLMBackend) -> int:
+    """Tokens the prompt can take at most: the backend's own count when it has one, else
+    its UTF-8 size (no tokenizer makes a token of less than a byte) plus room for the chat
+    template around each message."""
+    count = getattr(backend, "count_prompt_tokens", None)
+    if count is not None:
+        return int(count(request))
+    size = sum(len(m.content.encode()) + 8 for m in request.messages)
+    size += sum(len(t.name) + len(t.description) + len(str(t.parameters)) for t in request.tools)
+    return size + 8
+
+
+def fit_budget(proc: Process, request: LLMRequest, backend: LLMBackend) -> LLMRequest:
     """Shrink `max_tokens` so a call cannot take the process past its token budget."""
     left = remaining_tokens(proc.caps, proc.tokens_in + proc.tokens_out)
-    if left is None or prompt + request.max_tokens <= left:
+    if left is None:
+        return request
+    prompt = prompt_upper_bound(request, backend)
+    if prompt + request.max_tokens <= left:
         return request
     if left - prompt <= 0:
         raise QuotaExceeded(
-            f"process {proc.pid} has {left} tokens left; this prompt alone needs about {prompt}"
+            f"process {proc.pid} has {left} tokens left; this prompt may need {prompt}",
+            field="max_tokens",
+            limit=proc.caps.max_tokens,
+            used=proc.tokens_in + proc.tokens_out,
         )
     return records.replace(request, max_tokens=left - prompt)
 
 
-async def llm(
-    k: Kernel, proc: Process, seq: int, call: sc.LLMCall, entry: journal.JournalEntry | None
-) -> LLMResponse:
+async def prepare(
+    k: Kernel, proc: Process, seq: int, call: sc.LLMCall
+) -> tuple[str, LLMBackend, LLMRequest, int, str | None]:
+    """Checks shared by plain and streamed model calls; a refusal is journaled.
+
+    Returns the backend's name and itself, the request to send (budget-clamped), the slot
+    estimate, and the call's journal text (None with the journal off).
+    """
     try:
         name, backend = backend_for(k, call.request)
         prompt = check_request(k, call.request, backend)
-        request = fit_budget(proc, call.request, prompt)
+        request = fit_budget(proc, call.request, backend)
     except LLMAgentOSError as exc:
         await k.journal_error(proc, seq, call, exc)
         raise
@@ -101,11 +124,17 @@ async def llm(
     if k.config.journal:
         text = records.dumps(call)
         k.jbuf.started(proc.pid, seq, "llm", text)
+    return name, backend, request, prompt + request.max_tokens, text
+
+
+async def llm(
+    k: Kernel, proc: Process, seq: int, call: sc.LLMCall, entry: journal.JournalEntry | None
+) -> LLMResponse:
+    name, backend, request, est, text = await prepare(k, proc, seq, call)
     resource = f"llm:{name}"
     if proc.state is ProcessState.RUNNING:
         k._set_state(proc, ProcessState.WAITING)
     t0 = time.monotonic()
-    est = prompt + request.max_tokens
     cid = k.try_acquire(proc, resource, est)
     if cid is None:
         cid = await k.acquire(proc, resource, est)
@@ -114,7 +143,7 @@ async def llm(
         response = await backend.complete(request)
         tokens = response.usage.total_tokens
     except LLMAgentOSError as exc:
-        await k.journal_error(proc, seq, call, exc)
+        await k.journal_error(proc, seq, call, exc, text)
         raise
     finally:
         k.release(cid, proc, resource, tokens, time.monotonic() - t0)
@@ -127,8 +156,13 @@ async def llm(
 
 
 async def stream_call(k: Kernel, proc: Process, call: sc.LLMCall) -> AsyncIterator[StreamChunk]:
-    """Streamed model call: chunks go to the caller live; the whole answer is journaled."""
-    if proc.replay.get(proc.seq) is not None and proc.replay[proc.seq].finished:
+    """Streamed model call: chunks go to the caller live; the whole answer is journaled.
+
+    Admission, budgets and journaling are those of `llm`; a replayed call yields its
+    journaled answer as one chunk.
+    """
+    entry = proc.replay.get(proc.seq)
+    if entry is not None and entry.finished:
         response: LLMResponse = await k.syscall(proc, call)
         yield StreamChunk(
             delta=response.text,
@@ -137,26 +171,27 @@ async def stream_call(k: Kernel, proc: Process, call: sc.LLMCall) -> AsyncIterat
             tool_calls=response.message.tool_calls,
         )
         return
-    seq = proc.seq
-    proc.seq += 1
-    proc.syscalls += 1
-    proc.replay.pop(seq, None)
-    await k._admit(proc, seq, call, k.access.check(proc.subject, proc.caps, call, proc.namespace))
-    name, backend = backend_for(k, call.request)
-    prompt = check_request(k, call.request, backend)
+    seq = await k.enter(proc, call)
+    name, backend, request, est, text = await prepare(k, proc, seq, call)
     resource = f"llm:{name}"
-    cid = await k.acquire(proc, resource, prompt + call.request.max_tokens)
+    k._set_state(proc, ProcessState.WAITING)
+    cid = await k.acquire(proc, resource, est)
     parts: list[str] = []
     last = StreamChunk(delta="")
     t0 = time.monotonic()
     try:
-        async for chunk in backend.stream(call.request):
+        async for chunk in backend.stream(request):
             parts.append(chunk.delta)
             last = chunk
             yield chunk
+    except LLMAgentOSError as exc:
+        await k.journal_error(proc, seq, call, exc, text)
+        raise
     finally:
-        usage = last.usage or Usage(prompt, len(parts))
+        usage = last.usage or Usage(est - request.max_tokens, len(parts))
         k.release(cid, proc, resource, usage.total_tokens, time.monotonic() - t0)
+        if proc.state is ProcessState.WAITING:
+            k._set_state(proc, ProcessState.RUNNING)
     response = LLMResponse(
         message=Message(role="assistant", content="".join(parts), tool_calls=last.tool_calls),
         finish_reason=last.finish_reason or "stop",
@@ -164,7 +199,8 @@ async def stream_call(k: Kernel, proc: Process, call: sc.LLMCall) -> AsyncIterat
         model=name,
     )
     account(proc, call, response)
-    finish_call(k, proc, seq, call, response)
+    if text is not None:
+        finish_call(k, proc, seq, call, response, text)
 
 
 # -- tools -------------------------------------------------------------------------------

@@ -47,13 +47,13 @@ from llmagentos.kernel.callkit import account, resolve_pid
 from llmagentos.kernel.config import KernelConfig
 from llmagentos.kernel.control import control_loop, recover
 from llmagentos.kernel.events import EventBus
-from llmagentos.kernel.execution import run_process
+from llmagentos.kernel.execution import describe, run_process
 from llmagentos.kernel.handlers import HANDLERS
 from llmagentos.kernel.policies import make_policy
 from llmagentos.kernel.process import Process, ProcessInfo, ProcessState
 from llmagentos.kernel.programs import ProgramRegistry, reference_of
 from llmagentos.kernel.scheduler import Completion, QueuedCall, Scheduler
-from llmagentos.kernel.syscalls import Capabilities, ExitStatus, Syscall
+from llmagentos.kernel.syscalls import Capabilities, ExitStatus, LLMCall, Syscall
 from llmagentos.llm.base import LLMBackend
 from llmagentos.storage import journal
 from llmagentos.storage.db import Database
@@ -62,6 +62,7 @@ from llmagentos.storage.schema import CORE_SCHEMA
 from llmagentos.tools import ToolRegistry
 
 _TERMINAL = ("done", "failed", "killed")
+MAX_RESULT_BYTES = 16 * 1024 * 1024
 
 
 class Kernel:
@@ -147,8 +148,14 @@ class Kernel:
         tasks = [p.task for p in self._procs.values() if p.task and not p.task.done()]
         for t in tasks:
             t.cancel()
+        for proc in self._procs.values():  # threads blocked in a syscall unwind with ProcessExit
+            for fut in list(proc.thread_calls):
+                fut.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self._flush_dirty()
+        try:
+            await self._flush_dirty()
+        except LLMAgentOSError as exc:
+            self.log_kernel_error("shutdown", describe(exc))
         await self.tools.aclose()
         for backend in self.models.values():
             await backend.aclose()
@@ -280,13 +287,25 @@ class Kernel:
         if proc.state.terminal:
             return
         try:
-            json.dumps(result)
+            size = len(json.dumps(result))
         except (TypeError, ValueError):
             result = repr(result)
+            size = len(result)
+        if size > MAX_RESULT_BYTES:
+            result = None
+            error = error or f"result of {size} bytes is over the {MAX_RESULT_BYTES} limit"
+            state = ProcessState.FAILED
         proc.result, proc.error = result, error
         proc.transition(state)
-        await self._persist(proc)
-        proc.exited.set()
+        try:
+            await self._persist(proc)
+        except LLMAgentOSError as exc:
+            # The process has ended here even if its row could not be written (a full
+            # disk): waiters are told now, and the control loop retries the row.
+            proc.dirty = True
+            self.log_kernel_error("persist exit", describe(exc))
+        finally:
+            proc.exited.set()
         if self.events.active:
             self.events.emit("state", proc.pid, state=str(state), error=error)
 
@@ -352,7 +371,7 @@ class Kernel:
         proc.killed = True
         proc.error = reason
         proc.resumed.set()
-        for fut in list(proc.inflight):
+        for fut in list(proc.thread_calls):
             fut.cancel()
         if proc.task and not proc.task.done():
             proc.task.cancel()
@@ -392,15 +411,25 @@ class Kernel:
 
     async def syscall(self, proc: Process, call: Syscall) -> Any:
         """Serve one system call of `proc` (see the module docstring for the order)."""
+        handler = HANDLERS.get(type(call))
+        if handler is None:
+            raise InvalidArgument(f"{type(call).__name__} is not a system call")
+        entry = proc.replay.get(proc.seq) if proc.replay else None
+        if entry is not None and entry.finished:
+            seq = await self.enter(proc, call)
+            return self._answer_from_journal(proc, call, entry)
+        seq = await self.enter(proc, call)
+        return await handler(self, proc, seq, call, entry)
+
+    async def enter(self, proc: Process, call: Syscall) -> int:
+        """Take the call's sequence number after the gates every syscall passes: killed,
+        suspended, replay consistency, then (for live calls) access and quotas."""
         if proc.killed or proc.state.terminal:
             raise ProcessKilled(f"process {proc.pid} is {proc.state}")
         if not proc.resumed.is_set():
             await proc.resumed.wait()
             if proc.killed:
                 raise ProcessKilled(f"process {proc.pid} was killed")
-        handler = HANDLERS.get(type(call))
-        if handler is None:
-            raise InvalidArgument(f"{type(call).__name__} is not a system call")
         seq = proc.seq
         proc.seq += 1
         proc.syscalls += 1
@@ -414,13 +443,24 @@ class Kernel:
                     pid=proc.pid,
                     seq=seq,
                 )
-            if entry.finished:
-                return self._answer_from_journal(proc, call, entry)
-        else:
-            decision = self.access.check(proc.subject, proc.caps, call, proc.namespace)
-            if decision.effect != "allow" or proc.budgeted:
-                await self._admit(proc, seq, call, decision)
-        return await handler(self, proc, seq, call, entry)
+            return seq
+        checked = self._access_view(proc, call)
+        decision = self.access.check(proc.subject, proc.caps, checked, proc.namespace)
+        if decision.effect != "allow" or proc.budgeted:
+            await self._admit(proc, seq, call, decision)
+        return seq
+
+    def _access_view(self, proc: Process, call: Syscall) -> Syscall:
+        """The call as access control should see it: a model call that names no model is
+        checked as a call to the kernel's default model."""
+        if (
+            proc.caps.models is not None
+            and isinstance(call, LLMCall)
+            and not call.request.model
+            and self.default_model is not None
+        ):
+            return LLMCall(records.replace(call.request, model=self.default_model), call.stream)
+        return call
 
     def _answer_from_journal(
         self, proc: Process, call: Syscall, entry: journal.JournalEntry
@@ -544,7 +584,7 @@ class Kernel:
         await self.db.write(lambda c: self._update_process(c, proc))
 
     async def _flush_dirty(self) -> None:
-        dirty = [p for p in self._procs.values() if p.dirty and not p.state.terminal]
+        dirty = [p for p in self._procs.values() if p.dirty]
 
         def flush(conn: Any) -> None:
             for p in dirty:

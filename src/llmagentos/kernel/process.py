@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import enum
 import time
 from dataclasses import dataclass, field
@@ -115,7 +116,7 @@ class Process:
     resumed: asyncio.Event = field(default_factory=asyncio.Event)
     exited: asyncio.Event = field(default_factory=asyncio.Event)
     killed: bool = False
-    inflight: set[asyncio.Future[Any]] = field(default_factory=set)
+    thread_calls: set[concurrent.futures.Future[Any]] = field(default_factory=set)
     mailbox_signal: asyncio.Event = field(default_factory=asyncio.Event)
     subscriptions: set[str] = field(default_factory=set)
     dirty: bool = True

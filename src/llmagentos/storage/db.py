@@ -42,12 +42,6 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def single_statement(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
-    """Mark a write that runs exactly one SQL statement, so it needs no savepoint."""
-    fn.single_statement = True  # type: ignore[attr-defined]
-    return fn
-
-
 _CHUNKS = (512, 64, 8, 1)
 
 
@@ -137,11 +131,21 @@ class Database:
     # -- writes ---------------------------------------------------------------------------
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` in the next group-committed transaction; return its result."""
+        """Run `fn` in the next group-committed transaction; return its result.
+
+        Writes commit in the order they were submitted. `fn` may run twice when SQLite
+        loses a transaction (a full disk): keep it free of side effects outside `conn`,
+        or make them repeatable.
+        """
+        return await self.submit(fn)
+
+    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Queue `fn` now (its place in the commit order is fixed by this call); the future
+        resolves on the calling loop after the commit."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
         self._submit((fn, loop, fut))
-        return await fut
+        return fut
 
     def write_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`write` for threads that are not on an event loop."""
@@ -179,38 +183,15 @@ class Database:
             self._commit_batch(conn, batch)
 
     def _commit_batch(self, conn: sqlite3.Connection, batch: list[tuple[Any, Any, Any]]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for i, (fn, _, _) in enumerate(batch):
-                if getattr(fn, "single_statement", False):
-                    # One statement is atomic on its own: no savepoint needed (hot path).
-                    try:
-                        outcomes.append((True, fn(conn)))
-                    except sqlite3.Error as exc:
-                        if not conn.in_transaction:
-                            raise
-                        outcomes.append((False, translate_sqlite_error(exc)))
-                    continue
-                conn.execute(f"SAVEPOINT w{i}")
-                try:
-                    outcomes.append((True, fn(conn)))
-                    conn.execute(f"RELEASE w{i}")
-                except Exception as exc:  # one bad write must not sink the batch
-                    conn.execute(f"ROLLBACK TO w{i}")
-                    conn.execute(f"RELEASE w{i}")
-                    err = translate_sqlite_error(exc) if isinstance(exc, sqlite3.Error) else exc
-                    outcomes.append((False, err))
-            conn.execute("COMMIT")
+            outcomes = self._run_batch(conn, batch)
             self.commits += 1
             self.writes += len(batch)
-        except sqlite3.Error as exc:
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            err = translate_sqlite_error(exc)
-            outcomes = [(False, err)] * len(batch)
+        except _TransactionLost:
+            # SQLite rolled the whole transaction back (a full disk, an I/O error): run each
+            # write in a transaction of its own, so one oversized write cannot sink the rest.
+            # Jobs must therefore be safe to run twice (see `write`).
+            outcomes = [self._run_alone(conn, fn) for fn, _, _ in batch]
         by_loop: dict[Any, list[tuple[Any, bool, Any]]] = {}
         for (_, loop, fut), (ok, value) in zip(batch, outcomes, strict=True):
             if fut is None:
@@ -225,6 +206,47 @@ class Database:
                 loop.call_soon_threadsafe(_settle_all, items)
             except RuntimeError:  # the loop closed while we were committing
                 pass
+
+    def _run_batch(
+        self, conn: sqlite3.Connection, batch: list[tuple[Any, Any, Any]]
+    ) -> list[tuple[bool, Any]]:
+        """All writes in one transaction, each in a savepoint so one failure stays its own."""
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _TransactionLost from exc
+        for i, (fn, _, _) in enumerate(batch):
+            conn.execute(f"SAVEPOINT w{i}")
+            try:
+                outcomes.append((True, fn(conn)))
+                conn.execute(f"RELEASE w{i}")
+            except Exception as exc:  # one bad write must not sink the batch
+                if not conn.in_transaction:
+                    raise _TransactionLost from exc
+                conn.execute(f"ROLLBACK TO w{i}")
+                conn.execute(f"RELEASE w{i}")
+                outcomes.append(_outcome(exc))
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise _TransactionLost from exc
+        return outcomes
+
+    def _run_alone(self, conn: sqlite3.Connection, fn: WriteFn) -> tuple[bool, Any]:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            value = fn(conn)
+            conn.execute("COMMIT")
+        except Exception as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return _outcome(exc)
+        self.commits += 1
+        self.writes += 1
+        return True, value
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -247,6 +269,14 @@ class Database:
     def query_one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
+
+
+class _TransactionLost(Exception):
+    """The batch's transaction was rolled back by SQLite itself."""
+
+
+def _outcome(exc: Exception) -> tuple[bool, Any]:
+    return False, translate_sqlite_error(exc) if isinstance(exc, sqlite3.Error) else exc
 
 
 def _settle(fut: Any, ok: bool, value: Any) -> None:

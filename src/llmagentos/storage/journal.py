@@ -114,6 +114,18 @@ _FINISHED_TAIL = (
 )
 
 
+class _Held:
+    """The rows one flush took from the buffer, kept so a rerun writes the same rows."""
+
+    __slots__ = ("finished", "started", "taken", "waiters")
+
+    def __init__(self) -> None:
+        self.taken = False
+        self.started: list[tuple[Any, ...]] = []
+        self.finished: list[tuple[Any, ...]] = []
+        self.waiters: list[asyncio.Future[None]] = []
+
+
 def _merge(
     started: list[tuple[Any, ...]], finished: list[tuple[Any, ...]]
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -195,25 +207,26 @@ class JournalBuffer:
             kick = not self._pending
             self._pending = True
         if kick:
-            taken: list[asyncio.Future[None]] = []
-            flush = asyncio.ensure_future(self._db.write(lambda c: self._flush(c, taken)))
+            held = _Held()
+            flush = self._db.submit(lambda c: self._flush(c, held))
             self._flushes.add(flush)
-            flush.add_done_callback(lambda done: self._flushed(done, taken))
+            flush.add_done_callback(lambda done: self._flushed(done, held.waiters))
 
-    def _flush(self, conn: sqlite3.Connection, taken: list[asyncio.Future[None]]) -> None:
-        """Write every buffered row (on the writer thread, inside its transaction)."""
-        with self._lock:
-            started, self._started = self._started, []
-            finished, self._finished = self._finished, []
-            taken.extend(self._waiters)
-            self._waiters = []
-            self._pending = False
-        if started and finished:
-            started, finished = _merge(started, finished)
-        if started:
-            insert_rows(conn, _STARTED_HEAD, 7, started, _STARTED_TAIL)
-        if finished:
-            insert_rows(conn, _FINISHED_HEAD, 8, finished, _FINISHED_TAIL)
+    def _flush(self, conn: sqlite3.Connection, held: _Held) -> None:
+        """Write the buffered rows (on the writer thread, inside its transaction)."""
+        if not held.taken:  # a rerun after a lost transaction writes the same rows again
+            with self._lock:
+                held.started, self._started = self._started, []
+                held.finished, self._finished = self._finished, []
+                held.waiters, self._waiters = self._waiters, []
+                self._pending = False
+            held.taken = True
+            if held.started and held.finished:
+                held.started, held.finished = _merge(held.started, held.finished)
+        if held.started:
+            insert_rows(conn, _STARTED_HEAD, 7, held.started, _STARTED_TAIL)
+        if held.finished:
+            insert_rows(conn, _FINISHED_HEAD, 8, held.finished, _FINISHED_TAIL)
 
     def _flushed(self, done: asyncio.Future[None], taken: list[asyncio.Future[None]]) -> None:
         """After the commit (on the loop): wake the callers whose rows it carried."""

@@ -103,6 +103,11 @@ class ModelDouble:
             raise InvalidState(f"{self.name} has not been called (or record=False)")
         return self.requests[-1]
 
+    def count_prompt_tokens(self, request: LLMRequest) -> int:
+        """The prompt tokens this double will report for `request` (the kernel's budgets
+        use a backend's exact count when it offers one)."""
+        return sum(count_tokens(m.content) for m in request.messages)
+
     def _begin(self, request: LLMRequest) -> None:
         if self.closed:
             raise InvalidState(f"{self.name} is closed")
