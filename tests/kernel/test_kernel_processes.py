@@ -181,3 +181,26 @@ async def test_second_kernel_on_same_state_dir_is_refused(make_kernel, tmp_path:
     await make_kernel(state_dir=tmp_path / "shared")
     with pytest.raises(InvalidArgument, match="another kernel"):
         await make_kernel(state_dir=tmp_path / "shared")
+
+
+async def _spender(ctx):
+    spent = 0
+    try:
+        for _ in range(100):
+            r = await ctx.chat("a b c d e f g h", max_tokens=8)
+            spent += r.usage.total_tokens
+    except Exception:
+        pass
+    return spent
+
+
+async def test_children_spend_from_the_parents_budget(kernel: Kernel) -> None:
+    async def parent(ctx):
+        pids = [await ctx.spawn(_spender) for _ in range(4)]
+        return [(await ctx.wait(p)).result for p in pids]
+
+    pid = await kernel.spawn(parent, capabilities=Capabilities(max_tokens=100))
+    status = await kernel.wait(pid, timeout=10)
+    assert status.state == "done", status.error
+    assert 0 < sum(status.result) <= 100
+    assert kernel.get(pid).tree_tokens == sum(status.result)

@@ -55,8 +55,10 @@ def account(proc: Process, call: Any, value: Any) -> None:
         proc.llm_calls += 1
         proc.tokens_in += value.usage.prompt_tokens
         proc.tokens_out += value.usage.completion_tokens
+        proc.charge(tokens=value.usage.prompt_tokens + value.usage.completion_tokens)
     elif isinstance(call, sc.ToolInvoke):
         proc.tool_calls += 1
+        proc.charge(tool_calls=1)
 
 
 def resolve_pid(k: Kernel, to: int | str) -> int:

@@ -42,6 +42,8 @@ async def recover(k: Kernel) -> None:
             proc.resumed.clear()
         k._procs[proc.pid] = proc
     for proc in [k._procs[r["pid"]] for r in rows]:
+        # Ancestors that already ended are not reloaded; their budgets end with them.
+        proc.link(k._procs.get(proc.parent) if proc.parent is not None else None)
         await k._persist(proc)
         k.log(
             proc,

@@ -89,9 +89,10 @@ def prompt_upper_bound(request: LLMRequest, backend: LLMBackend) -> int:
 
 def fit_budget(proc: Process, request: LLMRequest, backend: LLMBackend) -> LLMRequest:
     """Shrink `max_tokens` so a call cannot take the process past its token budget."""
-    left = remaining_tokens(proc.caps, proc.tokens_in + proc.tokens_out)
-    if left is None:
+    lefts = [n for p in proc.chain() if (n := remaining_tokens(p.caps, p.tree_tokens)) is not None]
+    if not lefts:
         return request
+    left = min(lefts)
     prompt = prompt_upper_bound(request, backend)
     if prompt + request.max_tokens <= left:
         return request
@@ -100,7 +101,7 @@ def fit_budget(proc: Process, request: LLMRequest, backend: LLMBackend) -> LLMRe
             f"process {proc.pid} has {left} tokens left; this prompt may need {prompt}",
             field="max_tokens",
             limit=proc.caps.max_tokens,
-            used=proc.tokens_in + proc.tokens_out,
+            used=proc.tree_tokens,
         )
     return records.replace(request, max_tokens=left - prompt)
 
@@ -214,6 +215,7 @@ async def tool(
     entry: journal.JournalEntry | None,
 ) -> sc.ToolResult:
     proc.tool_calls += 1
+    proc.charge(tool_calls=1)
     key = f"{proc.pid}:{seq}"
     context = ToolContext(
         pid=proc.pid,

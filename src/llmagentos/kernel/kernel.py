@@ -247,6 +247,7 @@ class Kernel:
         self._next_pid += 1
         label = name or ref.rpartition(":")[2] or ref
         proc = Process(pid, label, ref, dict(args or {}), parent, priority, caps, f"proc/{label}")
+        proc.link(self._procs.get(parent) if parent is not None else None)
         self._procs[pid] = proc
         if self.events.active:
             self.events.emit("spawn", pid, name=label, program=ref, parent=parent)
@@ -480,12 +481,14 @@ class Kernel:
                 raise PermissionDenied(decision.reason, pid=proc.pid)
             check_quota(
                 proc.caps,
-                used_tokens=proc.tokens_in + proc.tokens_out,
-                used_tool_calls=proc.tool_calls,
+                used_tokens=proc.tree_tokens,
+                used_tool_calls=proc.tree_tool_calls,
                 used_syscalls=proc.syscalls - 1,
                 elapsed_s=time.time() - (proc.started_at or time.time()),
                 call=call,
             )
+            for up in proc.chain()[1:]:  # a child spends from its ancestors' budgets too
+                check_quota(up.caps, up.tree_tokens, up.tree_tool_calls, 0, 0.0, call)
             if decision.effect == "ask":
                 await self._await_approval(proc, seq, call, decision.reason)
         except (PermissionDenied, QuotaExceeded, ApprovalRejected) as exc:

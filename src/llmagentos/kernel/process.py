@@ -117,6 +117,10 @@ class Process:
     exited: asyncio.Event = field(default_factory=asyncio.Event)
     killed: bool = False
     thread_calls: set[concurrent.futures.Future[Any]] = field(default_factory=set)
+    # budgets hold for a whole tree: a child's use counts against every ancestor's budget
+    up: Process | None = None
+    tree_tokens: int = 0
+    tree_tool_calls: int = 0
     mailbox_signal: asyncio.Event = field(default_factory=asyncio.Event)
     subscriptions: set[str] = field(default_factory=set)
     dirty: bool = True
@@ -130,6 +134,29 @@ class Process:
             v is not None
             for v in (caps.max_tokens, caps.max_tool_calls, caps.max_wall_s, caps.max_syscalls)
         )
+
+    def link(self, parent: Process | None) -> None:
+        """Attach to the parent process, whose budgets then also bound this one."""
+        self.up = parent
+        if parent is not None and parent.budgeted:
+            self.budgeted = True
+
+    def chain(self) -> list[Process]:
+        """This process and its ancestors, nearest first."""
+        out: list[Process] = []
+        p: Process | None = self
+        while p is not None:
+            out.append(p)
+            p = p.up
+        return out
+
+    def charge(self, tokens: int = 0, tool_calls: int = 0) -> None:
+        """Count usage against this process and every ancestor."""
+        p: Process | None = self
+        while p is not None:
+            p.tree_tokens += tokens
+            p.tree_tool_calls += tool_calls
+            p = p.up
 
     def transition(self, new: ProcessState) -> None:
         """Move to `new`, refusing moves the state machine does not allow."""

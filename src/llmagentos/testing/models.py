@@ -123,6 +123,13 @@ class ModelDouble:
                 f"{self.name}: a reply must be a str or an LLMResponse, got {type(reply).__name__}"
             )
         changes: dict[str, Any] = {}
+        words = response.text.split()
+        if len(words) > request.max_tokens and not response.message.tool_calls:
+            # Like a real model, a double stops at max_tokens (budgets depend on it).
+            text = " ".join(words[: request.max_tokens])
+            response = replace(
+                response, message=replace(response.message, content=text), finish_reason="length"
+            )
         if response.usage == Usage():
             prompt = sum(count_tokens(m.content) for m in request.messages)
             completion = count_tokens(response.text) + sum(
