@@ -89,6 +89,8 @@ def prompt_upper_bound(request: LLMRequest, backend: LLMBackend) -> int:
 
 def fit_budget(proc: Process, request: LLMRequest, backend: LLMBackend) -> LLMRequest:
     """Shrink `max_tokens` so a call cannot take the process past its token budget."""
+    if not proc.budgeted:
+        return request
     lefts = [n for p in proc.chain() if (n := remaining_tokens(p.caps, p.tree_tokens)) is not None]
     if not lefts:
         return request

@@ -455,7 +455,7 @@ class Kernel:
         """The call as access control should see it: a model call that names no model is
         checked as a call to the kernel's default model."""
         if (
-            proc.caps.models is not None
+            proc.models_restricted
             and isinstance(call, LLMCall)
             and not call.request.model
             and self.default_model is not None

@@ -129,6 +129,8 @@ class Process:
         self.resumed.set()
         self.subject = Subject(self.pid, self.name, self.program)
         caps = self.caps
+        # Only a real allow-list of models needs the default model resolved before checks.
+        self.models_restricted = caps.models is not None and "*" not in caps.models
         # Budgets need a check on every call; most processes have none (hot path).
         self.budgeted = any(
             v is not None
