@@ -108,21 +108,17 @@ def fit_budget(proc: Process, request: LLMRequest, backend: LLMBackend) -> LLMRe
     return records.replace(request, max_tokens=left - prompt)
 
 
-async def prepare(
+def prepare(
     k: Kernel, proc: Process, seq: int, call: sc.LLMCall
 ) -> tuple[str, LLMBackend, LLMRequest, int, str | None]:
-    """Checks shared by plain and streamed model calls; a refusal is journaled.
+    """Checks shared by plain and streamed model calls (raise; the caller journals).
 
     Returns the backend's name and itself, the request to send (budget-clamped), the slot
     estimate, and the call's journal text (None with the journal off).
     """
-    try:
-        name, backend = backend_for(k, call.request)
-        prompt = check_request(k, call.request, backend)
-        request = fit_budget(proc, call.request, backend)
-    except LLMAgentOSError as exc:
-        await k.journal_error(proc, seq, call, exc)
-        raise
+    name, backend = backend_for(k, call.request)
+    prompt = check_request(k, call.request, backend)
+    request = fit_budget(proc, call.request, backend)
     text = None
     if k.config.journal:
         text = records.dumps(call)
@@ -130,10 +126,25 @@ async def prepare(
     return name, backend, request, prompt + request.max_tokens, text
 
 
+async def prepared(
+    k: Kernel, proc: Process, seq: int, call: sc.LLMCall
+) -> tuple[str, LLMBackend, LLMRequest, int, str | None]:
+    """`prepare`, journaling a refusal so a replay refuses the same way."""
+    try:
+        return prepare(k, proc, seq, call)
+    except LLMAgentOSError as exc:
+        await k.journal_error(proc, seq, call, exc)
+        raise
+
+
 async def llm(
     k: Kernel, proc: Process, seq: int, call: sc.LLMCall, entry: journal.JournalEntry | None
 ) -> LLMResponse:
-    name, backend, request, est, text = await prepare(k, proc, seq, call)
+    try:
+        name, backend, request, est, text = prepare(k, proc, seq, call)
+    except LLMAgentOSError as exc:
+        await k.journal_error(proc, seq, call, exc)
+        raise
     resource = f"llm:{name}"
     if proc.state is ProcessState.RUNNING:
         k._set_state(proc, ProcessState.WAITING)
@@ -175,7 +186,7 @@ async def stream_call(k: Kernel, proc: Process, call: sc.LLMCall) -> AsyncIterat
         )
         return
     seq = await k.enter(proc, call)
-    name, backend, request, est, text = await prepare(k, proc, seq, call)
+    name, backend, request, est, text = await prepared(k, proc, seq, call)
     resource = f"llm:{name}"
     k._set_state(proc, ProcessState.WAITING)
     cid = await k.acquire(proc, resource, est)
