@@ -204,3 +204,26 @@ async def test_children_spend_from_the_parents_budget(kernel: Kernel) -> None:
     assert status.state == "done", status.error
     assert 0 < sum(status.result) <= 100
     assert kernel.get(pid).tree_tokens == sum(status.result)
+
+
+async def test_observers_see_every_syscall(kernel: Kernel) -> None:
+    traces = []
+    undo = kernel.observe(traces.append)
+
+    async def prog(ctx):
+        await ctx.chat("hi")
+        await ctx.tool("add", a=1, b=2)
+        try:
+            await ctx.read_file("missing")
+        except Exception:
+            pass
+
+    await kernel.run(prog)
+    undo()
+    await kernel.run(prog)
+    assert [(t.name, t.kind, t.ok) for t in traces] == [
+        ("LLMCall", "llm", True),
+        ("ToolInvoke", "tool", True),
+        ("FileRead", "storage", False),
+    ]
+    assert traces[2].error_type == "NotFound" and all(t.duration_s >= 0 for t in traces)

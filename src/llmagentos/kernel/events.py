@@ -20,6 +20,22 @@ class KernelEvent:
     data: dict[str, Any]
 
 
+@record
+class SyscallTrace:
+    """One finished system call, as observers (metrics, tracing) see it."""
+
+    pid: int
+    program: str
+    name: str  # the syscall record's type, e.g. "LLMCall"
+    kind: str  # its kind, e.g. "llm"
+    seq: int
+    started_at: float  # wall clock
+    duration_s: float
+    ok: bool
+    error_type: str | None = None
+    replayed: bool = False
+
+
 class EventBus:
     """Fan-out of kernel events to subscribers; costs nothing when nobody listens."""
 

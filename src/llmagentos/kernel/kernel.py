@@ -46,7 +46,7 @@ from llmagentos.errors import (
 from llmagentos.kernel.callkit import account, resolve_pid
 from llmagentos.kernel.config import KernelConfig
 from llmagentos.kernel.control import control_loop, recover
-from llmagentos.kernel.events import EventBus
+from llmagentos.kernel.events import EventBus, SyscallTrace
 from llmagentos.kernel.execution import describe, run_process
 from llmagentos.kernel.handlers import HANDLERS
 from llmagentos.kernel.policies import make_policy
@@ -112,6 +112,7 @@ class Kernel:
         self._booted = False
         self.stats: dict[str, int] = {}
         self._background: set[asyncio.Future[Any]] = set()
+        self._observers: list[Callable[[SyscallTrace], None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -410,8 +411,47 @@ class Kernel:
 
     # -- the syscall entry -----------------------------------------------------------------
 
+    def observe(self, observer: Callable[[SyscallTrace], None]) -> Callable[[], None]:
+        """Call `observer` with a `SyscallTrace` after every syscall; returns an undo.
+
+        Observers run on the kernel loop and must be quick (count, enqueue); with none
+        registered, syscalls pay nothing for this.
+        """
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer)
+
     async def syscall(self, proc: Process, call: Syscall) -> Any:
         """Serve one system call of `proc` (see the module docstring for the order)."""
+        if not self._observers:
+            return await self._syscall(proc, call)
+        seq, replayed = proc.seq, proc.seq in proc.replay
+        wall, t0 = time.time(), time.perf_counter()
+        error: BaseException | None = None
+        try:
+            return await self._syscall(proc, call)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            trace = SyscallTrace(
+                proc.pid,
+                proc.program,
+                type(call).__name__,
+                call.kind,
+                seq,
+                wall,
+                time.perf_counter() - t0,
+                error is None,
+                None if error is None else type(error).__name__,
+                replayed,
+            )
+            for observer in self._observers:
+                try:
+                    observer(trace)
+                except Exception as exc:  # an observer's bug must not fail the call
+                    self.log_kernel_error("observer", describe(exc))
+
+    async def _syscall(self, proc: Process, call: Syscall) -> Any:
         handler = HANDLERS.get(type(call))
         if handler is None:
             raise InvalidArgument(f"{type(call).__name__} is not a system call")
