@@ -15,7 +15,7 @@ from rich.json import JSON
 from rich.markup import escape
 
 from llmagentos.cli.display import process_table
-from llmagentos.cli.state import StateDir
+from llmagentos.cli.state import TERMINAL, StateDir
 from llmagentos.errors import LLMAgentOSError
 
 console = Console()
@@ -101,7 +101,16 @@ def run(
     no_recover: bool,
     quiet: bool,
 ) -> None:
-    """Run PROGRAM (file.py[:function], module:function, or an app) as a process."""
+    """Run PROGRAM (file.py[:function], module:function, or an app) as a process.
+
+    Unfinished processes in the state directory are resumed first, and the command waits
+    for them too. It exits 0 when PROGRAM ends done and 1 when it fails or is killed.
+
+    \b
+    Example:
+      llmagentos run agents.py:main --arg topic=ram --model gpt=openai:gpt-4o-mini \\
+        --tool agents.py:search --policy policy.toml
+    """
     from llmagentos.cli.runner import load_policy, load_tools, run_program
 
     program_args = _parse_args(args)
@@ -122,14 +131,15 @@ def run(
         )
     except LLMAgentOSError as exc:
         raise click.ClickException(exc.message) from None
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        # The kernel has shut down cleanly: nothing ended, the journal has every call.
+    except (KeyboardInterrupt, asyncio.CancelledError) as stop:
+        # Ctrl-C or SIGTERM: the kernel has shut down cleanly, nothing ended, and the
+        # journal holds every call made so far.
         click.echo(
             f"stopped; unfinished processes resume at the next `llmagentos run"
             f" --state-dir {state_dir}`",
             err=True,
         )
-        sys.exit(130)
+        sys.exit(130 if isinstance(stop, KeyboardInterrupt) else 143)
     console.print(f"[bold]pid {status.pid}[/] ended [bold]{status.state}[/]")
     if status.result is not None:
         _print_result(status.result)
@@ -169,9 +179,14 @@ def _decoded(row: dict[str, Any]) -> dict[str, Any]:
 
 def _control(command: str, pid: int, state_dir: str) -> None:
     try:
-        console.print(_state(state_dir).control(command, pid))
+        outcome = _state(state_dir).control(command, pid)
     except LLMAgentOSError as exc:
         raise click.ClickException(exc.message) from None
+    # The running kernel answers a refused command with "error: ..." (e.g. resuming a
+    # process that is not suspended): that is a failure of this command too.
+    if outcome.startswith("error: "):
+        raise click.ClickException(outcome.removeprefix("error: "))
+    console.print(outcome, markup=False, highlight=False)
 
 
 @main.command()
@@ -231,7 +246,7 @@ def logs(pid: int, state_dir: str, show_journal: bool, follow: bool) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
-        if not follow or st.process(pid)["state"] in ("done", "failed", "killed"):
+        if not follow or st.process(pid)["state"] in TERMINAL:
             break
         time.sleep(0.5)
 
@@ -254,19 +269,33 @@ def approvals_list(show_all: bool, state_dir: str, as_json: bool) -> None:
     """List calls waiting for a decision (with --all, decided ones too)."""
     from llmagentos.cli.runner import approval_store
 
-    with approval_store(_state(state_dir)) as store:
+    st = _state(state_dir)
+    with approval_store(st) as store:
         rows = store.list(None if show_all else "pending")
+    states = {a.pid: _process_state(st, a.pid) for a in rows}
     if as_json:
-        click.echo(json.dumps([_approval_row(a) for a in rows]))
+        click.echo(json.dumps([{**_approval_row(a), "process_state": states[a.pid]} for a in rows]))
         return
     if not rows:
         console.print("no pending approvals" if not show_all else "no approvals")
     for a in rows:
+        status: str = a.status
+        if status == "pending" and states[a.pid] in TERMINAL:
+            # A process killed while it waited leaves its request behind; deciding it
+            # changes nothing, which a person should see before deciding.
+            status += f"; process {a.pid} is {states[a.pid]}, a decision has no effect"
         console.print(
             f"[bold]#{a.id}[/] pid {a.pid} ({escape(a.program)}) {a.kind} {escape(repr(a.target))}"
-            f" — {escape(a.reason)} {escape(f'[{a.status}]')}",
+            f" — {escape(a.reason)} {escape(f'[{status}]')}",
             soft_wrap=True,
         )
+
+
+def _process_state(st: StateDir, pid: int) -> str | None:
+    try:
+        return str(st.process(pid)["state"])
+    except LLMAgentOSError:
+        return None
 
 
 def _approval_row(a: Any) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 An agent runs as a kernel process. It takes observations from its mailbox (or from the
 `inputs` it was started with), calls `act` on each, and answers the sender with what `act`
-returned. `agent.run()` works from plain code: it starts the agent on the default runtime.
+returned. `agent.run()` works from plain code: it starts the agent on the default runtime;
+called in a sync program, it runs the agent as that program's child on the same kernel.
 
 Determinism contract (what makes crash recovery exact): after a crash the kernel restarts
 the process and *replays* it, answering every syscall it already made from the journal. So
@@ -14,14 +15,15 @@ through tools. Plain Python state is rebuilt by the replay itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from llmagentos.kernel.context import ProcessContext, SyncContext, current_context
 from llmagentos.kernel.kernel import Kernel
-from llmagentos.kernel.syscalls import Envelope
+from llmagentos.kernel.syscalls import Envelope, ExitStatus
 from llmagentos.sdk.runtime import Runtime, default_runtime
 
 STOP = {"type": "stop"}
@@ -39,24 +41,48 @@ class _AgentBase:
     def __llmagentos_program__(cls) -> Any:
         raise NotImplementedError
 
-    def _run_outside(self, inputs: Iterable[Any] | None, runtime: Runtime | None) -> Any:
+    def _run(self, inputs: Iterable[Any] | None, runtime: Runtime | None) -> Any:
+        """`run`: as a child of the calling process when there is one, else on a runtime."""
+        ctx = current_context.get()
+        if runtime is None and ctx is not None:
+            return self._run_as_child(ctx, inputs)
         rt = runtime or default_runtime()
-        kernel = rt.kernel
-        ref = kernel.program_reference(type(self))
-        instance = self
-
-        program = instance._as_program()
-        # The process runs this instance (its constructor arguments and state), under the
-        # class's reference so that a recovered process can still find the class.
-        kernel._local_programs[ref] = program
         name = self.name or type(self).__name__
+        with self._registered(rt.kernel) as ref:
+            if inputs is None:
+                return _interactive(rt, ref, name)
+            status = rt.call(rt.kernel.run(ref, {"inputs": list(inputs)}, name=name))
+        return _result(name, status)
+
+    def _run_as_child(self, ctx: ProcessContext | SyncContext, inputs: Iterable[Any] | None) -> Any:
+        # Inside a process the agent becomes its child on the same kernel: the default
+        # runtime would boot a second kernel (and a second state directory) instead.
+        name = self.name or type(self).__name__
+        if isinstance(ctx, ProcessContext):
+            raise RuntimeError(
+                f"{type(self).__name__}.run blocks, and this is an async program: use"
+                f" `pid = await ctx.spawn({type(self).__name__}, {{'inputs': [...]}})` and"
+                " `await ctx.wait(pid)`"
+            )
+        if inputs is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.run() without inputs chats on stdin, which a process"
+                " does not have: pass the inputs"
+            )
+        with self._registered(ctx._kernel) as ref:
+            pid = ctx.spawn(ref, {"inputs": list(inputs)}, name=name)
+            status = ctx.wait(pid)
+        return _result(name, status)
+
+    @contextlib.contextmanager
+    def _registered(self, kernel: Kernel) -> Iterator[str]:
+        """Make the kernel run this instance (its constructor arguments and state) under the
+        class's reference, so that a recovered process can still find the class."""
+        ref = kernel.program_reference(type(self))
+        program = self._as_program()
+        kernel._local_programs[ref] = program
         try:
-            if inputs is not None:
-                status = rt.call(kernel.run(ref, {"inputs": list(inputs)}, name=name))
-                if status.state != "done":
-                    raise RuntimeError(f"agent {name} ended {status.state}: {status.error}")
-                return status.result
-            return _interactive(rt, ref, name)
+            yield ref
         finally:
             # Later spawns of the class by reference get a fresh instance, not this one.
             if kernel._local_programs.get(ref) is program:
@@ -82,7 +108,7 @@ class Agent(_AgentBase):
 
     def run(self, inputs: Iterable[Any] | None = None, *, runtime: Runtime | None = None) -> Any:
         """Run the agent: over `inputs` (returns the outputs) or interactively on stdin."""
-        return self._run_outside(inputs, runtime)
+        return self._run(inputs, runtime)
 
     @classmethod
     def __llmagentos_program__(cls) -> Any:
@@ -126,7 +152,8 @@ class AsyncAgent(_AgentBase):
         """Awaited once in the process before the first observation."""
 
     def run(self, inputs: Iterable[Any] | None = None, *, runtime: Runtime | None = None) -> Any:
-        return self._run_outside(inputs, runtime)
+        """Run the agent: over `inputs` (returns the outputs) or interactively on stdin."""
+        return self._run(inputs, runtime)
 
     @classmethod
     def __llmagentos_program__(cls) -> Any:
@@ -158,6 +185,12 @@ class AsyncAgent(_AgentBase):
             await ctx.reply(env, await self.act(_observation(env.payload)))
 
 
+def _result(name: str, status: ExitStatus) -> Any:
+    if status.state != "done":
+        raise RuntimeError(f"agent {name} ended {status.state}: {status.error}")
+    return status.result
+
+
 def _interactive(rt: Runtime, ref: str, name: str) -> None:
     """Chat with an agent process over stdin/stdout until EOF."""
     kernel = rt.kernel
@@ -183,8 +216,7 @@ def _interactive(rt: Runtime, ref: str, name: str) -> None:
         if not ended:
             shell.send(pid, STOP)
         status = rt.call(kernel.wait(pid, timeout=30))
-    if status.state != "done":
-        raise RuntimeError(f"agent {name} ended {status.state}: {status.error}")
+    _result(name, status)
 
 
 async def _ask(kernel: Kernel, shell: ProcessContext, pid: int, payload: Any) -> Envelope | None:

@@ -13,7 +13,7 @@ import atexit
 import os
 import threading
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from llmagentos.kernel.config import KernelConfig
 from llmagentos.kernel.context import ProcessContext, SyncContext
@@ -21,6 +21,13 @@ from llmagentos.kernel.kernel import Kernel
 from llmagentos.kernel.process import Process, ProcessState
 
 T = TypeVar("T")
+
+
+SHELL_PROGRAM = "<shell>"
+
+
+async def _ended_shell(ctx: ProcessContext) -> None:
+    """What a recovered shell runs: nothing, so it ends (the code it served is gone)."""
 
 
 class Runtime:
@@ -33,6 +40,10 @@ class Runtime:
 
     def __init__(self, kernel: Kernel | None = None, **kernel_options: Any) -> None:
         self.kernel = kernel or Kernel(KernelConfig(), **kernel_options)
+        # A shell left unfinished by an OS process that died without `stop` is recovered
+        # at the next boot like any process; this program lets it end instead of failing
+        # to load a program that never existed.
+        self.kernel.register_program(SHELL_PROGRAM, _ended_shell)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="llmagentos-kernel", daemon=True
@@ -64,6 +75,10 @@ class Runtime:
             raise
         return self
 
+    def _not_running(self) -> NoReturn:
+        state = "was stopped" if self._stopped else "is not started: call runtime.start()"
+        raise RuntimeError(f"this Runtime {state}")
+
     def __enter__(self) -> Runtime:
         return self.start()
 
@@ -74,8 +89,7 @@ class Runtime:
         """Run a coroutine on the kernel's loop and wait for it."""
         if not self._started:
             coro.close()
-            state = "was stopped" if self._stopped else "is not started: call runtime.start()"
-            raise RuntimeError(f"this Runtime {state}")
+            self._not_running()
         if threading.current_thread() is self._thread:
             coro.close()
             raise RuntimeError("Runtime.call from the kernel's own thread would deadlock")
@@ -83,6 +97,8 @@ class Runtime:
 
     def shell(self) -> SyncContext:
         """The context of the `shell` process that sync code outside any process acts as."""
+        if not self._started:
+            self._not_running()
         if self._shell is None:
             self._shell = self.call(self._make_shell())
         return self._shell
@@ -98,7 +114,7 @@ class Runtime:
         k._next_pid += 1
         from llmagentos.access import ROOT
 
-        proc = Process(pid, "shell", "<shell>", {}, None, 0, ROOT, "shell")
+        proc = Process(pid, "shell", SHELL_PROGRAM, {}, None, 0, ROOT, "shell")
         proc.state = ProcessState.RUNNING
         proc.started_at = proc.created_at
         k._procs[pid] = proc
