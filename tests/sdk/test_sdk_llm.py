@@ -162,12 +162,6 @@ def test_a_runtime_that_cannot_boot_raises_and_leaves_no_thread(tmp_path: Path) 
     assert not first.running
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kernel bug: Kernel.boot takes the state lock and opens the database before it"
-    " loads models; when a model spec fails it raises without releasing either, so the"
-    " state directory stays locked for the rest of the OS process",
-)
 def test_a_runtime_can_be_retried_after_a_bad_model_spec(tmp_path: Path) -> None:
     from llmagentos.errors import LLMAgentOSError
 

@@ -128,15 +128,21 @@ class Kernel:
         if self._booted:
             return
         self._loop = asyncio.get_running_loop()
-        self._lock.acquire()
-        self.db.open([CORE_SCHEMA, *ACCESS_SCHEMAS])
-        row = self.db.query_one("SELECT max(pid) FROM processes")
-        self._next_pid = (row[0] or 0) + 1 if row else 1
-        for name, spec in self._model_specs.items():
+        for name, spec in self._model_specs.items():  # bad specs fail before any lock is taken
             self.add_model(name, spec)
-        self._booted = True
-        if self.config.recover:
-            await recover(self)
+        self._lock.acquire()
+        try:
+            self.db.open([CORE_SCHEMA, *ACCESS_SCHEMAS])
+            row = self.db.query_one("SELECT max(pid) FROM processes")
+            self._next_pid = (row[0] or 0) + 1 if row else 1
+            self._booted = True
+            if self.config.recover:
+                await recover(self)
+        except BaseException:
+            self._booted = False
+            self.db.close()
+            self._lock.release()
+            raise
         self._control_task = asyncio.create_task(control_loop(self), name="kernel-control")
 
     async def shutdown(self) -> None:
