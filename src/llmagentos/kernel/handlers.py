@@ -27,7 +27,7 @@ from llmagentos.kernel import effects as fx
 from llmagentos.kernel import syscalls as sc
 from llmagentos.kernel.callkit import account, finish_call
 from llmagentos.kernel.process import Process, ProcessState
-from llmagentos.llm.base import LLMBackend
+from llmagentos.llm.base import CallerInfo, LLMBackend, current_caller
 from llmagentos.llm.types import LLMRequest, LLMResponse, Message, StreamChunk, Usage
 from llmagentos.storage import journal
 from llmagentos.tools import ToolContext
@@ -153,6 +153,8 @@ async def llm(
     if cid is None:
         cid = await k.acquire(proc, resource, est)
     tokens = 0
+    if getattr(backend, "wants_caller", False):
+        current_caller.set(CallerInfo(proc.pid, proc.program, proc.priority, cid))
     try:
         response = await backend.complete(request)
         tokens = response.usage.total_tokens
@@ -193,6 +195,8 @@ async def stream_call(k: Kernel, proc: Process, call: sc.LLMCall) -> AsyncIterat
     parts: list[str] = []
     last = StreamChunk(delta="")
     t0 = time.monotonic()
+    if getattr(backend, "wants_caller", False):
+        current_caller.set(CallerInfo(proc.pid, proc.program, proc.priority, cid))
     try:
         async for chunk in backend.stream(request):
             parts.append(chunk.delta)

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import AsyncIterator
 from typing import Protocol, runtime_checkable
 
+from llmagentos.records import record
+
 from llmagentos.llm.types import LLMRequest, LLMResponse, StreamChunk
+
+
+@record
+class CallerInfo:
+    """Who a model call is for, so a backend that schedules internally (the local core's
+    batching engine) can apply the kernel's policy: the process, its program, priority."""
+
+    pid: int
+    program: str
+    priority: int = 0
+    call_id: int = 0
+
+
+# Set by the kernel before each `complete` / `stream` call of a backend whose class says
+# `wants_caller = True` (a contextvar: each call's task sees its own).
+current_caller: contextvars.ContextVar[CallerInfo | None] = contextvars.ContextVar(
+    "llmagentos_current_caller", default=None
+)
 
 
 @runtime_checkable
