@@ -6,9 +6,8 @@ import contextvars
 from collections.abc import AsyncIterator
 from typing import Protocol, runtime_checkable
 
-from llmagentos.records import record
-
 from llmagentos.llm.types import LLMRequest, LLMResponse, StreamChunk
+from llmagentos.records import record
 
 
 @record
