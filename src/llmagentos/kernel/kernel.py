@@ -23,26 +23,20 @@ from llmagentos.access import (
     AccessController,
     ApprovalStore,
     AuditLog,
-    Decision,
     Policy,
-    check_quota,
     derive,
-    target_of,
 )
 from llmagentos.access import SCHEMAS as ACCESS_SCHEMAS
 from llmagentos.errors import (
-    ApprovalRejected,
     ErrorInfo,
     InvalidArgument,
     LLMAgentOSError,
     NondeterminismError,
-    PermissionDenied,
     ProcessKilled,
-    QuotaExceeded,
     UnknownProcess,
-    as_error_info,
     error_from_info,
 )
+from llmagentos.kernel.admission import Admission
 from llmagentos.kernel.callkit import account, resolve_pid
 from llmagentos.kernel.config import KernelConfig
 from llmagentos.kernel.control import control_loop, recover
@@ -52,8 +46,9 @@ from llmagentos.kernel.handlers import HANDLERS
 from llmagentos.kernel.policies import make_policy
 from llmagentos.kernel.process import Process, ProcessInfo, ProcessState
 from llmagentos.kernel.programs import ProgramRegistry, reference_of
-from llmagentos.kernel.scheduler import Completion, QueuedCall, Scheduler
-from llmagentos.kernel.syscalls import Capabilities, ExitStatus, LLMCall, Syscall
+from llmagentos.kernel.scheduler import Scheduler
+from llmagentos.kernel.slots import Slots
+from llmagentos.kernel.syscalls import Capabilities, ExitStatus, Syscall
 from llmagentos.llm.base import LLMBackend
 from llmagentos.storage import journal
 from llmagentos.storage.db import Database
@@ -65,7 +60,7 @@ _TERMINAL = ("done", "failed", "killed")
 MAX_RESULT_BYTES = 16 * 1024 * 1024
 
 
-class Kernel:
+class Kernel(Admission, Slots):
     """Boots the managers, runs processes, and serves their system calls."""
 
     def __init__(
@@ -317,11 +312,6 @@ class Kernel:
         if self.events.active:
             self.events.emit("state", proc.pid, state=str(state), error=error)
 
-    def _set_state(self, proc: Process, state: ProcessState) -> None:
-        proc.transition(state)
-        if self.events.active:
-            self.events.emit("state", proc.pid, state=str(state))
-
     def _update_process(self, conn: Any, proc: Process) -> None:
         proc.dirty = False
         conn.execute(
@@ -497,18 +487,6 @@ class Kernel:
             await self._admit(proc, seq, call, decision)
         return seq
 
-    def _access_view(self, proc: Process, call: Syscall) -> Syscall:
-        """The call as access control should see it: a model call that names no model is
-        checked as a call to the kernel's default model."""
-        if (
-            proc.models_restricted
-            and isinstance(call, LLMCall)
-            and not call.request.model
-            and self.default_model is not None
-        ):
-            return LLMCall(records.replace(call.request, model=self.default_model), call.stream)
-        return call
-
     def _answer_from_journal(
         self, proc: Process, call: Syscall, entry: journal.JournalEntry
     ) -> Any:
@@ -520,114 +498,7 @@ class Kernel:
             )
         return value
 
-    async def _admit(self, proc: Process, seq: int, call: Syscall, decision: Decision) -> None:
-        """Act on an access decision and the quotas; a refusal is journaled like any result."""
-        try:
-            if decision.effect == "deny":
-                raise PermissionDenied(decision.reason, pid=proc.pid)
-            check_quota(
-                proc.caps,
-                used_tokens=proc.tree_tokens,
-                used_tool_calls=proc.tree_tool_calls,
-                used_syscalls=proc.syscalls - 1,
-                elapsed_s=time.time() - (proc.started_at or time.time()),
-                call=call,
-            )
-            for up in proc.chain()[1:]:  # a child spends from its ancestors' budgets too
-                check_quota(up.caps, up.tree_tokens, up.tree_tool_calls, 0, 0.0, call)
-            if decision.effect == "ask":
-                await self._await_approval(proc, seq, call, decision.reason)
-        except (PermissionDenied, QuotaExceeded, ApprovalRejected) as exc:
-            await self.journal_error(proc, seq, call, exc)
-            raise
-
-    async def _await_approval(self, proc: Process, seq: int, call: Syscall, reason: str) -> None:
-        kind, target = target_of(call, proc.namespace)
-        approval = await self.approvals.request(
-            proc.pid, seq, proc.program, call, call.kind, target or kind, reason
-        )
-        self._set_state(proc, ProcessState.WAITING)
-        if self.events.active:
-            self.events.emit("approval", proc.pid, id=approval.id, target=target, reason=reason)
-        try:
-            decided = await self.approvals.wait(approval.id)
-        finally:
-            if proc.state is ProcessState.WAITING:
-                self._set_state(proc, ProcessState.RUNNING)
-        if decided.status != "approved":
-            raise ApprovalRejected(
-                f"a person rejected {type(call).__name__} ({target}):"
-                f" {decided.note or 'no reason given'}",
-                approval=approval.id,
-            )
-
-    async def journal_error(
-        self, proc: Process, seq: int, call: Syscall, exc: BaseException, text: str | None = None
-    ) -> None:
-        """Record that a call failed, so a replay fails it the same way."""
-        if not self.config.journal:
-            return
-        text = text if text is not None else records.dumps(call)
-        err = records.dumps(as_error_info(exc))
-        self.jbuf.finished(proc.pid, seq, call.kind, text, err, ok=False)
-
     # -- resources through the scheduler ---------------------------------------------------
-
-    def try_acquire(self, proc: Process, resource: str, est_tokens: int = 0) -> int | None:
-        """Take a slot on `resource` now if it is uncontended; the call id, or None."""
-        cid = next(self._call_ids)
-        call = QueuedCall(cid, proc.pid, proc.program, resource, proc.priority, 0.0, est_tokens)
-        return cid if self.scheduler.try_start(call) else None
-
-    async def acquire(self, proc: Process, resource: str, est_tokens: int = 0) -> int:
-        """Get a slot on `resource`, queueing when it is contended; returns the call id.
-
-        An uncontended call starts at once (`Scheduler.try_start`); otherwise it queues and
-        the scheduler's policy decides when it starts. Time spent queued is accounted.
-        """
-        cid = self.try_acquire(proc, resource, est_tokens)
-        if cid is not None:
-            return cid
-        cid = next(self._call_ids)
-        now = time.monotonic()
-        call = QueuedCall(cid, proc.pid, proc.program, resource, proc.priority, now, est_tokens)
-        assert self._loop is not None
-        fut: asyncio.Future[float] = self._loop.create_future()
-        self._waiters[cid] = fut
-        self.scheduler.add(call)
-        self._schedule()
-        try:
-            started = await fut
-        except asyncio.CancelledError:
-            if self._waiters.pop(cid, None) is not None:
-                self.scheduler.remove(cid)
-            else:
-                self.release(cid, proc, resource, 0, 0.0)
-            raise
-        proc.queue_time_s += started - now
-        return cid
-
-    def release(self, cid: int, proc: Process, resource: str, tokens: int, elapsed: float) -> None:
-        """Give a slot back and let the scheduler start whatever waited for it."""
-        self.scheduler.update_from_output(
-            [Completion(cid, proc.pid, proc.program, resource, tokens, elapsed)]
-        )
-        if self._waiters:
-            self._schedule()
-
-    def _schedule(self) -> None:
-        decision = self.scheduler.schedule(time.monotonic())
-        now = time.monotonic()
-        for qc in decision.dispatch:
-            fut = self._waiters.pop(qc.call_id, None)
-            if fut is not None and not fut.done():
-                fut.set_result(now)
-        for rej in decision.rejected:
-            fut = self._waiters.pop(rej.call_id, None)
-            if fut is not None and not fut.done():
-                fut.set_exception(QuotaExceeded(rej.reason, pid=rej.pid))
-
-    # -- recovery and control --------------------------------------------------------------
 
     async def _persist(self, proc: Process) -> None:
         await self.db.write(lambda c: self._update_process(c, proc))
