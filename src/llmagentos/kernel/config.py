@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmagentos.memory.manager import MemoryConfig
+from llmagentos.storage.config import StorageConfig
+
 
 @dataclass
 class KernelConfig:
@@ -22,6 +25,8 @@ class KernelConfig:
     max_request_tokens: int = 1_000_000
     control_poll_s: float = 0.25
     durable: bool = False  # True: fsync every commit (survives power loss, slower)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
 
     @property
     def db_path(self) -> Path:

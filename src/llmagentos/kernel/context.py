@@ -20,8 +20,12 @@ from llmagentos.kernel.syscalls import (
     Envelope,
     ExitStatus,
     FileDelete,
+    FileDiff,
+    FileHistory,
     FileList,
     FileRead,
+    FileRollback,
+    FileVersion,
     FileWrite,
     Forget,
     Kill,
@@ -207,8 +211,11 @@ class ProcessContext:
     ) -> int:
         return int(await self.call(FileWrite(path, content, namespace)))
 
-    async def read_file(self, path: str, namespace: str | None = None) -> str | bytes:
-        result: str | bytes = await self.call(FileRead(path, namespace))
+    async def read_file(
+        self, path: str, namespace: str | None = None, version: int | None = None
+    ) -> str | bytes:
+        """A file's content, now or at an older `version` (see `file_history`)."""
+        result: str | bytes = await self.call(FileRead(path, namespace, version))
         return result
 
     async def list_files(self, prefix: str = "", namespace: str | None = None) -> list[str]:
@@ -216,6 +223,20 @@ class ProcessContext:
 
     async def delete_file(self, path: str, namespace: str | None = None) -> bool:
         return bool(await self.call(FileDelete(path, namespace)))
+
+    async def file_history(self, path: str, namespace: str | None = None) -> list[FileVersion]:
+        """The retained versions of a file, oldest first (deletions included)."""
+        return list(await self.call(FileHistory(path, namespace)))
+
+    async def rollback_file(self, path: str, version: int, namespace: str | None = None) -> int:
+        """Make `version` current again (as a new version); returns the new version."""
+        return int(await self.call(FileRollback(path, version, namespace)))
+
+    async def diff_file(
+        self, path: str, old: int, new: int | None = None, namespace: str | None = None
+    ) -> str:
+        """A unified diff from version `old` to `new` (default: the current version)."""
+        return str(await self.call(FileDiff(path, old, new, namespace)))
 
     # -- messaging -------------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ from llmagentos.llm.base import LLMBackend
 from llmagentos.storage import journal
 from llmagentos.storage.db import Database
 from llmagentos.storage.lock import StateLock
+from llmagentos.storage.managers import MANAGER_SCHEMAS
 from llmagentos.storage.schema import CORE_SCHEMA
 from llmagentos.tools import ToolRegistry
 
@@ -127,7 +128,7 @@ class Kernel(Admission, Slots):
             self.add_model(name, spec)
         self._lock.acquire()
         try:
-            self.db.open([CORE_SCHEMA, *ACCESS_SCHEMAS])
+            self.db.open([CORE_SCHEMA, *ACCESS_SCHEMAS, *MANAGER_SCHEMAS])
             row = self.db.query_one("SELECT max(pid) FROM processes")
             self._next_pid = (row[0] or 0) + 1 if row else 1
             self._booted = True

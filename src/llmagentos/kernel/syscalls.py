@@ -155,9 +155,12 @@ class FileWrite(Syscall):
 
 @record
 class FileRead(Syscall):
+    """Read a file; `version` reads an older version (see `FileHistory`)."""
+
     kind: ClassVar[str] = "storage"
     path: str
     namespace: str | None = None
+    version: int | None = None
 
 
 @record
@@ -172,6 +175,48 @@ class FileDelete(Syscall):
     kind: ClassVar[str] = "storage"
     path: str
     namespace: str | None = None
+
+
+@record
+class FileHistory(Syscall):
+    """The retained versions of a file, oldest first (a list of `FileVersion`)."""
+
+    kind: ClassVar[str] = "storage"
+    path: str
+    namespace: str | None = None
+
+
+@record
+class FileRollback(Syscall):
+    """Make an older version current again, as a new version; returns its number."""
+
+    kind: ClassVar[str] = "storage"
+    path: str
+    version: int
+    namespace: str | None = None
+
+
+@record
+class FileDiff(Syscall):
+    """A unified diff between two versions of a file (`new`: the current one)."""
+
+    kind: ClassVar[str] = "storage"
+    path: str
+    old: int
+    new: int | None = None
+    namespace: str | None = None
+
+
+@record
+class FileVersion:
+    """One version of a file: a deletion has `deleted` set and no content."""
+
+    version: int
+    size: int
+    sha256: str | None
+    created_at: float
+    deleted: bool = False
+    note: str | None = None
 
 
 # -- messaging --------------------------------------------------------------------------
@@ -332,6 +377,9 @@ SYSCALL_TYPES: tuple[type[Syscall], ...] = (
     FileRead,
     FileList,
     FileDelete,
+    FileHistory,
+    FileRollback,
+    FileDiff,
     Send,
     Receive,
     Publish,

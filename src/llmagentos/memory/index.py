@@ -1,0 +1,135 @@
+"""Vector indexes: the in-memory side of long-term memory (SQLite holds the truth).
+
+`VectorIndex` is the role an index plays: upsert and remove vectors by id, and return the
+ids nearest a query. `NumpyIndex` is exact brute-force cosine search over a float32 matrix
+(a matrix product and an `argpartition`); at 100k x 384 it answers in milliseconds, which
+is the scale one agent namespace reaches. FAISS, LanceDB or sqlite-vec would plug in here
+for more (this Python's `sqlite3` cannot load extensions, so sqlite-vec needs a build with
+`enable_load_extension`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from llmagentos.errors import InvalidArgument
+
+__all__ = ["NumpyIndex", "VectorIndex"]
+
+Accept = Callable[[str], bool]
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """Nearest-neighbour search over unit vectors, by id."""
+
+    dim: int
+
+    def __len__(self) -> int: ...
+
+    def __contains__(self, item_id: object) -> bool: ...
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Insert or replace the vectors of `ids` (rows of `vectors`)."""
+
+    def remove(self, ids: Sequence[str]) -> int:
+        """Drop `ids`; returns how many were present."""
+
+    def search(
+        self, query: np.ndarray, k: int, accept: Accept | None = None
+    ) -> list[tuple[str, float]]:
+        """The `k` best (id, cosine) pairs, best first; `accept` filters ids."""
+
+
+class NumpyIndex:
+    """Exact cosine search: one float32 matrix, grown by doubling, holes filled on removal."""
+
+    def __init__(self, dim: int, capacity: int = 256) -> None:
+        self.dim = dim
+        self._matrix = np.zeros((max(capacity, 1), dim), dtype=np.float32)
+        self._ids: list[str] = []
+        self._rows: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._rows
+
+    def _check(self, vectors: np.ndarray, count: int) -> np.ndarray:
+        vecs = np.asarray(vectors, dtype=np.float32)
+        if vecs.ndim == 1:
+            vecs = vecs.reshape(1, -1)
+        if vecs.shape != (count, self.dim):
+            raise InvalidArgument(
+                f"expected {count} vectors of {self.dim} components, got shape {vecs.shape}"
+            )
+        return vecs
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        vecs = self._check(vectors, len(ids))
+        for item_id, vec in zip(ids, vecs, strict=True):
+            row = self._rows.get(item_id)
+            if row is None:
+                row = len(self._ids)
+                if row == len(self._matrix):
+                    grown = np.zeros((2 * len(self._matrix), self.dim), dtype=np.float32)
+                    grown[:row] = self._matrix[:row]
+                    self._matrix = grown
+                self._ids.append(item_id)
+                self._rows[item_id] = row
+            self._matrix[row] = vec
+
+    def remove(self, ids: Sequence[str]) -> int:
+        removed = 0
+        for item_id in ids:
+            row = self._rows.pop(item_id, None)
+            if row is None:
+                continue
+            removed += 1
+            last = len(self._ids) - 1
+            if row != last:  # move the last row into the hole: the matrix stays dense
+                moved = self._ids[last]
+                self._ids[row] = moved
+                self._rows[moved] = row
+                self._matrix[row] = self._matrix[last]
+            self._ids.pop()
+        return removed
+
+    def search(
+        self, query: np.ndarray, k: int, accept: Accept | None = None
+    ) -> list[tuple[str, float]]:
+        q = self._check(query, 1)[0]
+        n = len(self._ids)
+        if n == 0 or k <= 0:
+            return []
+        scores = self._matrix[:n] @ q
+        if accept is None:
+            return [(self._ids[i], float(scores[i])) for i in _top(scores, k)]
+        # With a filter, look at ever larger sets of top candidates until k pass it.
+        found: list[tuple[str, float]] = []
+        want = min(n, max(4 * k, 32))
+        seen = 0
+        while True:
+            order = _top(scores, want)
+            for i in order[seen:]:
+                item_id = self._ids[i]
+                if accept(item_id):
+                    found.append((item_id, float(scores[i])))
+                    if len(found) == k:
+                        return found
+            if want == n:
+                return found
+            seen, want = len(order), min(n, want * 8)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the `k` largest scores, largest first (ties: lower index first)."""
+    n = len(scores)
+    if k >= n:
+        return np.argsort(-scores, kind="stable")
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.lexsort((part, -scores[part]))]

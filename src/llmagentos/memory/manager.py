@@ -1,0 +1,386 @@
+"""The memory manager: long-term memory per namespace, embedded, indexed, durable.
+
+Write path (`remember`): validate, embed in a worker thread (never inside the database
+writer's transaction: embedding is slow), then the syscall handler writes the rows in
+its effect transaction, and `added` puts the vectors into the namespace's index after the
+commit. Read path (`recall`): embed the query, search the index, fetch the texts.
+
+An index is built from SQLite the first time its namespace is used (so boot stays fast)
+and kept current by the write path. Commits that land while it loads are queued and
+applied after the load, in order; upserts and removals by id make that exact. A crash
+loses only indexes, which are rebuilt from SQLite; a replayed `Remember` is answered from
+the journal, so nothing is inserted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from llmagentos.errors import (
+    BackendError,
+    InvalidArgument,
+    LLMAgentOSError,
+    NotFound,
+    RequestTooLarge,
+)
+from llmagentos.kernel.syscalls import MemoryItem
+from llmagentos.memory import store
+from llmagentos.memory.embedders import Embedder, make_embedder
+from llmagentos.memory.filters import compile_filter
+from llmagentos.memory.index import NumpyIndex, VectorIndex
+from llmagentos.storage.db import Database
+
+__all__ = ["MemoryConfig", "MemoryManager", "PreparedMemories"]
+
+_INLINE_SEARCH_ROWS = 4096  # smaller namespaces are searched on the loop: microseconds
+
+
+@dataclass
+class MemoryConfig:
+    """Limits and the embedder of long-term memory (a field of `KernelConfig`)."""
+
+    embedder: str | Embedder = "auto"  # "auto": the real model when the extra is installed
+    max_text_chars: int = 64_000
+    max_metadata_bytes: int = 16_384
+    max_query_chars: int = 8_192
+    max_k: int = 1_000
+    max_batch: int = 1_000
+    min_score: float | None = None  # None: the embedder's own noise floor
+    working_set_bytes: int = 1 << 20  # per process, see `ProcessContext.working_set`
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedMemories:
+    """Validated, embedded memories, ready to be written in an effect transaction."""
+
+    namespace: str
+    rows: tuple[store.MemoryRow, ...]
+    model: str
+    metadata: tuple[dict[str, Any] | None, ...]
+
+
+@dataclass
+class _Namespace:
+    index: VectorIndex
+    metadata: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # searches in threads
+
+
+def check_namespace(namespace: str) -> str:
+    if not isinstance(namespace, str) or not namespace or len(namespace) > 256:
+        raise InvalidArgument(f"a namespace must be a string of 1 to 256 characters: {namespace!r}")
+    if any(ord(c) < 32 for c in namespace):
+        raise InvalidArgument(f"a namespace may not contain control characters: {namespace!r}")
+    return namespace
+
+
+class MemoryManager:
+    """Long-term memory for every process: remember, recall, forget, by namespace."""
+
+    def __init__(self, db: Database, config: MemoryConfig | None = None) -> None:
+        self.db = db
+        self.config = config or MemoryConfig()
+        self._embedder: Embedder | None = None
+        self._spaces: dict[str, _Namespace] = {}
+        self._loading: dict[str, asyncio.Future[_Namespace]] = {}
+        self._pending: dict[str, list[tuple[str, Any]]] = {}
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.stats: dict[str, int] = {"repaired": 0, "loaded": 0}
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder (chosen on first use; the real model loads on its first embed)."""
+        if self._embedder is None:
+            self._embedder = make_embedder(self.config.embedder)
+        return self._embedder
+
+    @property
+    def min_score(self) -> float:
+        floor = self.config.min_score
+        return self.embedder.min_score if floor is None else floor
+
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed in a worker thread: the model must not stall the event loop."""
+        embedder = self.embedder
+        try:
+            vectors = await asyncio.to_thread(embedder.embed, list(texts))
+        except LLMAgentOSError:
+            raise
+        except Exception as exc:  # a model failure is the call's error, not the kernel's
+            raise BackendError(f"the embedder {embedder.name} failed: {exc}") from exc
+        if vectors.shape != (len(texts), embedder.dim) or not np.isfinite(vectors).all():
+            raise BackendError(f"the embedder {embedder.name} returned malformed vectors")
+        return vectors
+
+    # -- remember -------------------------------------------------------------------------
+
+    def _check_text(self, text: str) -> None:
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidArgument("cannot remember an empty text")
+        if len(text) > self.config.max_text_chars:
+            raise RequestTooLarge(
+                f"memory is {len(text)} characters; the limit is {self.config.max_text_chars}"
+            )
+
+    def _check_metadata(self, metadata: dict[str, Any] | None) -> str | None:
+        if metadata is None or metadata == {}:
+            return None
+        if not isinstance(metadata, dict):
+            raise InvalidArgument(f"metadata must be a dict, got {type(metadata).__name__}")
+        try:
+            text = json.dumps(metadata, ensure_ascii=False, sort_keys=True)
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgument(f"metadata must be JSON: {exc}") from None
+        if len(text.encode()) > self.config.max_metadata_bytes:
+            raise RequestTooLarge(
+                f"metadata is {len(text.encode())} bytes; the limit is"
+                f" {self.config.max_metadata_bytes}"
+            )
+        return text
+
+    async def prepare(
+        self,
+        namespace: str,
+        texts: Sequence[str],
+        metadata: Sequence[dict[str, Any] | None] | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> PreparedMemories:
+        """Validate and embed memories (ids default to fresh random ones)."""
+        check_namespace(namespace)
+        if len(texts) > self.config.max_batch:
+            raise RequestTooLarge(
+                f"{len(texts)} memories at once; the limit is {self.config.max_batch}"
+            )
+        metas = list(metadata) if metadata is not None else [None] * len(texts)
+        keys = list(ids) if ids is not None else [uuid.uuid4().hex for _ in texts]
+        if len(metas) != len(texts) or len(keys) != len(texts):
+            raise InvalidArgument("texts, metadata and ids must have the same length")
+        meta_texts = []
+        for text, meta in zip(texts, metas, strict=True):
+            self._check_text(text)
+            meta_texts.append(self._check_metadata(meta))
+        vectors = await self.embed(texts)
+        rows = tuple(
+            store.MemoryRow(key, text, meta, vec)
+            for key, text, meta, vec in zip(keys, texts, meta_texts, vectors, strict=True)
+        )
+        parsed = tuple(json.loads(m) if m else None for m in meta_texts)
+        return PreparedMemories(namespace, rows, self.embedder.name, parsed)
+
+    def write(
+        self, conn: Any, prepared: PreparedMemories, *, ignore_existing: bool = False
+    ) -> list[str]:
+        """Store prepared memories (inside the caller's transaction)."""
+        return store.write_memories(
+            conn, prepared.namespace, prepared.rows, prepared.model, ignore_existing=ignore_existing
+        )
+
+    def added(self, prepared: PreparedMemories, written: Sequence[str]) -> None:
+        """After the commit: put what was written into the namespace's index."""
+        keep = set(written)
+        for row, meta in zip(prepared.rows, prepared.metadata, strict=True):
+            if row.id in keep:
+                self._apply(prepared.namespace, ("add", (row.id, row.vector, meta)))
+
+    async def store(
+        self,
+        namespace: str,
+        texts: Sequence[str],
+        metadata: Sequence[dict[str, Any] | None] | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Remember on the kernel's own behalf (not a syscall): idempotent for given ids."""
+        prepared = await self.prepare(namespace, texts, metadata, ids)
+        written = await self.db.write(lambda c: self.write(c, prepared, ignore_existing=True))
+        self.added(prepared, written)
+        return written
+
+    # -- forget ---------------------------------------------------------------------------
+
+    def write_forget(self, conn: Any, namespace: str, memory_id: str) -> bool:
+        check_namespace(namespace)
+        if not isinstance(memory_id, str) or not memory_id:
+            raise InvalidArgument("a memory id must be a non-empty string")
+        return store.delete_memory(conn, namespace, memory_id)
+
+    def forgotten(self, namespace: str, memory_id: str) -> None:
+        """After the commit: drop the memory from the index."""
+        self._apply(namespace, ("remove", memory_id))
+
+    def _apply(self, namespace: str, op: tuple[str, Any]) -> None:
+        if namespace in self._loading:
+            self._pending.setdefault(namespace, []).append(op)
+            return
+        space = self._spaces.get(namespace)
+        if space is None:
+            return  # not loaded: the load will read the commit from SQLite
+        with space.lock:
+            _apply_op(space, op)
+
+    # -- recall ---------------------------------------------------------------------------
+
+    def check_query(self, query: str, k: int) -> None:
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidArgument("a recall query must not be empty")
+        if len(query) > self.config.max_query_chars:
+            raise RequestTooLarge(
+                f"query is {len(query)} characters; the limit is {self.config.max_query_chars}"
+            )
+        if not isinstance(k, int) or isinstance(k, bool) or not 0 < k <= self.config.max_k:
+            raise InvalidArgument(f"k must be between 1 and {self.config.max_k}, got {k!r}")
+
+    async def query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding (recent queries are cached)."""
+        vec = self._queries.get(query)
+        if vec is None:
+            vec = (await self.embed([query]))[0]
+            self._queries[query] = vec
+            if len(self._queries) > 512:
+                self._queries.popitem(last=False)
+        else:
+            self._queries.move_to_end(query)
+        return vec
+
+    async def recall(
+        self,
+        namespace: str,
+        query: str,
+        k: int = 5,
+        where: dict[str, Any] | None = None,
+        *,
+        must_exist: bool = False,
+        min_score: float | None = None,
+    ) -> list[MemoryItem]:
+        """The memories nearest `query`, best first, scoring at least the noise floor.
+
+        `must_exist`: a namespace nobody has written to is a `NotFound` (callers naming a
+        namespace explicitly are told about a typo instead of getting nothing).
+        """
+        check_namespace(namespace)
+        self.check_query(query, k)
+        accept = compile_filter(where)
+        if must_exist and not self.db.query_one(
+            "SELECT 1 FROM memory_namespaces WHERE namespace = ?", (namespace,)
+        ):
+            raise NotFound(f"no memory namespace {namespace!r}", namespace=namespace)
+        vec_task = asyncio.ensure_future(self.query_vector(query))
+        try:
+            space = await self.space(namespace)
+        finally:
+            vec = await vec_task
+        floor = self.min_score if min_score is None else min_score
+        pred = None if accept is None else (lambda i: accept(space.metadata.get(i)))
+        if len(space.index) <= _INLINE_SEARCH_ROWS:
+            hits = space.index.search(vec, k, pred)
+        else:
+            hits = await asyncio.to_thread(_locked_search, space, vec, k, pred)
+        return self.items(space, [(i, s) for i, s in hits if s >= floor])
+
+    def search_loaded(
+        self, namespace: str, vec: np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> list[MemoryItem]:
+        """Search a namespace whose index is loaded (sync; `[]` when it is not loaded)."""
+        space = self._spaces.get(namespace)
+        if space is None or namespace in self._loading:
+            return []
+        accept = compile_filter(where)
+        pred = None if accept is None else (lambda i: accept(space.metadata.get(i)))
+        with space.lock:
+            hits = space.index.search(vec, k, pred)
+        return self.items(space, [(i, s) for i, s in hits if s >= self.min_score])
+
+    def items(self, space: _Namespace, hits: list[tuple[str, float]]) -> list[MemoryItem]:
+        texts = store.texts_of(self.db.reader(), [i for i, _ in hits]) if hits else {}
+        return [
+            MemoryItem(id=i, text=texts[i], metadata=space.metadata.get(i), score=round(s, 6))
+            for i, s in hits
+            if i in texts  # forgotten since the search
+        ]
+
+    # -- indexes --------------------------------------------------------------------------
+
+    def loaded(self, namespace: str) -> bool:
+        return namespace in self._spaces and namespace not in self._loading
+
+    async def space(self, namespace: str) -> _Namespace:
+        """The namespace's index, loading it from SQLite on first use."""
+        space = self._spaces.get(namespace)
+        if space is not None and namespace not in self._loading:
+            return space
+        pending = self._loading.get(namespace)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        fut: asyncio.Future[_Namespace] = asyncio.get_running_loop().create_future()
+        self._loading[namespace] = fut
+        try:
+            loaded, repaired = await asyncio.to_thread(self._load, namespace)
+            for op in self._pending.pop(namespace, []):
+                _apply_op(loaded, op)
+            self._spaces[namespace] = loaded
+        except BaseException as exc:
+            self._pending.pop(namespace, None)
+            fut.set_exception(exc)
+            fut.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+            raise
+        finally:
+            self._loading.pop(namespace, None)
+        fut.set_result(loaded)
+        if repaired:
+            model = self.embedder.name
+            await self.db.write(lambda c: store.replace_vectors(c, model, repaired))
+        return loaded
+
+    def _load(self, namespace: str) -> tuple[_Namespace, list[tuple[str, np.ndarray]]]:
+        """Read a namespace's rows (in a worker thread); embed again the rows that need it."""
+        embedder = self.embedder
+        conn = self.db.reader()
+        rows = store.load_namespace(conn, namespace, embedder.name, embedder.dim)
+        space = _Namespace(NumpyIndex(embedder.dim, capacity=max(256, len(rows))))
+        stale = [r.id for r in rows if r.vector is None]
+        fresh: dict[str, np.ndarray] = {}
+        if stale:
+            texts = store.texts_of(conn, stale)
+            ids = [i for i in stale if i in texts]
+            for start in range(0, len(ids), 256):
+                chunk = ids[start : start + 256]
+                fresh.update(zip(chunk, embedder.embed([texts[i] for i in chunk]), strict=True))
+        ids, vecs = [], []
+        for row in rows:
+            vec = row.vector if row.vector is not None else fresh.get(row.id)
+            if vec is None:
+                continue
+            ids.append(row.id)
+            vecs.append(vec)
+            space.metadata[row.id] = row.metadata
+            self.stats["repaired"] += int(row.damaged)
+        if ids:
+            space.index.add(ids, np.vstack(vecs))
+        self.stats["loaded"] += 1
+        return space, list(fresh.items())
+
+
+def _apply_op(space: _Namespace, op: tuple[str, Any]) -> None:
+    kind, arg = op
+    if kind == "add":
+        memory_id, vec, meta = arg
+        space.index.add([memory_id], vec.reshape(1, -1))
+        space.metadata[memory_id] = meta
+    else:
+        space.index.remove([arg])
+        space.metadata.pop(arg, None)
+
+
+def _locked_search(
+    space: _Namespace, vec: np.ndarray, k: int, pred: Any
+) -> list[tuple[str, float]]:
+    with space.lock:
+        return space.index.search(vec, k, pred)
