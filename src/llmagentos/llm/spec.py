@@ -164,6 +164,20 @@ def _not_yet(what: str) -> ProviderFactory:
     return factory
 
 
+def _hf_local(spec: ModelSpec, **kwargs: Any) -> LLMBackend:
+    """`hf:/path/to/model?device=cpu&max_batch=32`: the local continuous-batching core."""
+    try:
+        from llmagentos.llm.local import LocalBackend
+    except ImportError as exc:
+        raise UnknownModel(
+            f"cannot load {str(spec)!r}: the local core needs torch and transformers "
+            f"({exc}); install the 'local' extra: pip install -c constraints.txt "
+            "'llmagentos[local]'",
+            provider=spec.provider,
+        ) from exc
+    return LocalBackend(spec.model, **kwargs)
+
+
 def _test_double(spec: ModelSpec, **kwargs: Any) -> LLMBackend:
     """`scripted`, `test:scripted` (ScriptedModel), `test`, `test:null`, `test:latency`."""
     from llmagentos import testing
@@ -186,7 +200,7 @@ def _test_double(spec: ModelSpec, **kwargs: Any) -> LLMBackend:
 
 
 register_provider("openai", _openai)
-register_provider("hf", _not_yet("the local Hugging Face core"))
+register_provider("hf", _hf_local)
 register_provider("builtin", _not_yet("the builtin model core"))
 register_provider("scripted", _test_double)
 register_provider("test", _test_double)

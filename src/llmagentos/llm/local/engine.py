@@ -1,0 +1,451 @@
+"""The continuous-batching engine core: one `step()` runs one forward pass for the batch.
+
+Written here rather than taken from transformers' `ContinuousBatchingManager`: that manager
+owns its thread, its FIFO scheduler and its cache, and on CPU gathers paged KV at every
+layer of every step. This engine needs what it lacks: the kernel's policies deciding who
+runs (with preemption), per-request sampling with seeds and logprobs, stop strings, KV kept
+after a call for the agent's next turn, snapshots, and scoring. transformers still runs the
+model: its forward, with our attention (`attention.py`) plugged in through its interface.
+
+Only one thread may call the methods of `EngineCore`; `runner.py` owns that thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from llmagentos.errors import InvalidArgument, RequestTooLarge
+from llmagentos.kernel.policies import make_policy
+from llmagentos.llm.local import attention as attn
+from llmagentos.llm.local.batcher import Candidate, choose
+from llmagentos.llm.local.detok import TextTail
+from llmagentos.llm.local.kvcache import KVLayout
+from llmagentos.llm.local.kvmanager import KVManager
+from llmagentos.llm.local.params import (
+    Caller,
+    Generation,
+    SamplingParams,
+    Score,
+    Snapshot,
+    TokenEvent,
+)
+from llmagentos.llm.local.sampling import new_generator, sample
+from llmagentos.llm.local.sequence import Sequence, Status
+
+ANYONE = Caller()  # requests made outside any process
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Engine limits and policy. `kv_budget_bytes` bounds batch rows plus parked KV."""
+
+    max_batch: int = 32
+    max_batch_tokens: int = 512
+    policy: str = "las"
+    policy_options: dict[str, Any] = field(default_factory=dict)
+    min_steps: int = 4
+    prefix_cache: bool = True
+    prefix_block: int = 16
+    kv_budget_bytes: int = 2 << 30
+    kv_ttl_s: float = 600.0
+    initial_cap: int = 256
+    trim_after_s: float = 5.0  # idle this long: the batch rows' memory is given back
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStats:
+    """Counters since start, and the current load and KV memory."""
+
+    steps: int
+    generated_tokens: int
+    prompt_tokens: int
+    cached_tokens: int
+    computed_tokens: int
+    preemptions: int
+    evictions: int
+    running: int
+    waiting: int
+    parked: int
+    rows_in_use: int
+    pool_bytes: int
+    store_bytes: int
+
+    @property
+    def prefix_hit_rate(self) -> float:
+        """Share of prompt tokens whose KV came from the prefix cache."""
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+    @property
+    def kv_bytes(self) -> int:
+        return self.pool_bytes + self.store_bytes
+
+
+class EngineCore:
+    """Sequences, their KV, and the step that advances them. See the module docstring."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        eos_ids: tuple[int, ...],
+        window: int,
+        config: EngineConfig | None = None,
+        clock: Any = None,
+    ) -> None:
+        import time
+
+        self.model = model
+        self.tokenizer = tokenizer
+        self.eos_ids = frozenset(eos_ids)
+        self.window = window
+        self.config = cfg = config or EngineConfig()
+        if cfg.max_batch < 1 or cfg.max_batch_tokens < cfg.max_batch:
+            raise InvalidArgument("need max_batch >= 1 and max_batch_tokens >= max_batch")
+        self.clock = clock or time.monotonic
+        self.device = next(model.parameters()).device
+        layout = KVLayout.of(model.config, next(model.parameters()).dtype, self.device)
+        self.kv = KVManager(
+            layout,
+            cfg.max_batch,
+            window=window,
+            initial_cap=cfg.initial_cap,
+            block=cfg.prefix_block,
+            prefix_cache=cfg.prefix_cache,
+            budget_bytes=cfg.kv_budget_bytes,
+            ttl_s=cfg.kv_ttl_s,
+            clock=self.clock,
+        )
+        self.policy = make_policy(cfg.policy, **cfg.policy_options)
+        self._seqs: dict[int, Sequence] = {}  # in flight: waiting or running
+        self._running: dict[int, Sequence] = {}
+        self._waiting: dict[int, Sequence] = {}
+        self._ids = itertools.count(1)
+        self._busy_at = self.clock()
+        self._mask = torch.ones(1, 1, 1, 1, dtype=torch.bool, device=self.device)
+        self.counters = dict.fromkeys(
+            ("steps", "generated", "prompt", "cached", "computed", "preempt"), 0
+        )
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def add(self, prompt: list[int], params: SamplingParams, caller: Caller = ANYONE) -> int:
+        """Queue a generation; bad input raises `InvalidArgument` / `RequestTooLarge`."""
+        params.check()
+        self._check_prompt(prompt)
+        if params.max_tokens > self.window:
+            raise InvalidArgument(
+                f"max_tokens={params.max_tokens} exceeds the model's context window "
+                f"({self.window} tokens)"
+            )
+        gen = None if params.greedy else new_generator(params.seed, self.device)
+        return self._enqueue(
+            list(prompt), params, caller, min(params.max_tokens, self.window - len(prompt)), gen
+        )
+
+    def add_score(
+        self, context: list[int], continuation: list[int], caller: Caller = ANYONE
+    ) -> int:
+        """Queue a scoring of `continuation` after `context` (log P(Y|X) per token)."""
+        if not context or not continuation:
+            raise InvalidArgument("scoring needs a non-empty context and continuation")
+        self._check_prompt([*context, *continuation])
+        tokens = [*context, *continuation]
+        return self._enqueue(tokens, SamplingParams(), caller, 0, None, score_from=len(context))
+
+    def restore(self, snap: Snapshot) -> int:
+        """Continue an interrupted generation exactly where `snapshot` left it."""
+        seq_id = self.add(list(snap.prompt_ids), snap.params, snap.caller)
+        seq = self._seqs[seq_id]
+        for t in snap.token_ids:
+            seq.tokens.append(t)
+            seq.tail.push(t)
+        seq.logprobs = list(snap.logprobs)
+        if snap.rng_state is not None and seq.generator is not None:
+            state = torch.frombuffer(bytearray(snap.rng_state), dtype=torch.uint8)
+            seq.generator.set_state(state)
+        return seq_id
+
+    def snapshot(self, seq_id: int) -> Snapshot:
+        """The state of a generation that has not finished, to `restore` later."""
+        seq = self._seqs.get(seq_id)
+        if seq is None or seq.status is Status.DONE or seq.scoring:
+            raise InvalidArgument(f"no unfinished generation {seq_id}")
+        rng = None
+        if seq.generator is not None:
+            rng = bytes(seq.generator.get_state().tolist())
+        return Snapshot(
+            prompt_ids=tuple(seq.tokens[: seq.n_prompt]),
+            token_ids=tuple(seq.tokens[seq.n_prompt :]),
+            params=seq.params,
+            caller=seq.caller,
+            logprobs=tuple(seq.logprobs),
+            rng_state=rng,
+        )
+
+    def cancel(self, seq_id: int) -> bool:
+        """Drop a sequence and all its state; False if it is unknown or already done."""
+        seq = self._seqs.get(seq_id)
+        if seq is None:
+            return False
+        if seq.dispatched:
+            self.policy.on_complete(seq.call, seq.service)
+        else:
+            self.policy.on_leave(seq.call)
+        self._forget(seq)
+        return True
+
+    def clear_cache(self) -> None:
+        """Drop every parked KV copy (finished sequences kept for reuse)."""
+        for seq_id in list(self.kv.parked):
+            self.kv.drop(self.kv.holders[seq_id])
+
+    def has_work(self) -> bool:
+        return bool(self._running or self._waiting)
+
+    def stats(self) -> EngineStats:
+        c = self.counters
+        return EngineStats(
+            steps=c["steps"],
+            generated_tokens=c["generated"],
+            prompt_tokens=c["prompt"],
+            cached_tokens=c["cached"],
+            computed_tokens=c["computed"],
+            preemptions=c["preempt"],
+            evictions=self.kv.evictions,
+            running=len(self._running),
+            waiting=len(self._waiting),
+            parked=len(self.kv.parked),
+            rows_in_use=self.kv.pool.in_use,
+            pool_bytes=self.kv.pool.nbytes,
+            store_bytes=self.kv.store.nbytes,
+        )
+
+    # -- the step ---------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def step(self) -> list[TokenEvent]:
+        """Admit, preempt, run one forward pass, sample; return what each sequence got."""
+        self.kv.expire()
+        now = self.clock()
+        if not self.has_work():
+            if now - self._busy_at >= self.config.trim_after_s:
+                self.kv.pool.trim()
+            return []
+        self._busy_at = now
+        chunks = self._schedule()
+        work = [(s, chunks[s.id]) for s in self._running.values() if chunks.get(s.id)]
+        if not work:
+            return []
+        self.kv.pool.ensure(max(s.computed + n for s, n in work))
+        self.kv.fit(self._waiting.values())
+        logits, keep_owner = self._forward(work)
+        self.counters["steps"] += 1
+        return self._advance(work, logits, keep_owner)
+
+    def _schedule(self) -> dict[int, int]:
+        cands = [
+            Candidate(s.id, self._key(s), max(s.todo, 1), True, s.steps)
+            for s in self._running.values()
+        ]
+        cands += [Candidate(s.id, self._key(s), max(s.todo, 1)) for s in self._waiting.values()]
+        choice = choose(
+            cands, self.config.max_batch, self.config.max_batch_tokens, self.config.min_steps
+        )
+        for seq_id in choice.preempt:
+            self._preempt(self._running[seq_id])
+        chunks = dict(choice.chunks)
+        for seq_id in choice.admit:
+            if not self._admit(self._waiting[seq_id]):
+                chunks.pop(seq_id, None)
+        return {i: min(n, self._seqs[i].todo) for i, n in chunks.items() if i in self._running}
+
+    def _key(self, seq: Sequence) -> tuple[float, ...]:
+        p = self.policy
+        return tuple(p.flow_key(p.flow(seq.call))) + tuple(p.call_key(seq.call))
+
+    def _forward(self, work: list[tuple[Sequence, int]]) -> tuple[Any, list[tuple[Sequence, int]]]:
+        """One model call for the step's tokens: decoders first (by row), then chunks."""
+        work.sort(key=lambda w: (w[1] > 1, w[0].row if w[1] == 1 else 0))
+        ids: list[int] = []
+        pos: list[int] = []
+        keep: list[int] = []
+        owners: list[tuple[Sequence, int]] = []  # (sequence, position) per kept logit
+        decoders = [s for s, n in work if n == 1]
+        prefills: list[attn.Prefill] = []
+        for seq, n in work:
+            start = seq.computed
+            if n > 1:
+                mask = attn.chunk_mask(start, n, self.device)
+                prefills.append(attn.Prefill(seq.row or 0, start, n, len(ids), mask))
+            for p in range(start, start + n):
+                if self._wants_logits(seq, p):
+                    keep.append(len(ids) + p - start)
+                    owners.append((seq, p))
+            ids.extend(seq.tokens[start : start + n])
+            pos.extend(range(start, start + n))
+        rows = [s.row or 0 for s in decoders]
+        high = max(rows) + 1 if rows else 0
+        assert self.kv.pool.kv is not None
+        plan = attn.StepPlan(
+            kv=self.kv.pool.kv,
+            n_decode=len(decoders),
+            dec_rows=torch.tensor(rows, dtype=torch.long, device=self.device),
+            dec_pos=torch.tensor([s.computed for s in decoders], device=self.device),
+            high=high,
+            dense=rows == list(range(high)),
+            dec_mask=attn.decode_mask(rows, [s.computed for s in decoders], high, self.device)
+            if rows
+            else None,
+            prefills=prefills,
+        )
+        out = self.model(
+            input_ids=torch.tensor([ids], device=self.device),
+            position_ids=torch.tensor([pos], device=self.device),
+            attention_mask=self._mask,
+            use_cache=False,
+            logits_to_keep=torch.tensor(keep, dtype=torch.long, device=self.device),
+            **{attn.PLAN_KW: plan},
+        )
+        return out.logits[0], owners
+
+    def _wants_logits(self, seq: Sequence, p: int) -> bool:
+        if seq.score_from is not None:
+            return seq.score_from - 1 <= p <= len(seq.tokens) - 2
+        return p == len(seq.tokens) - 1
+
+    def _advance(
+        self, work: list[tuple[Sequence, int]], logits: Any, owners: list[tuple[Sequence, int]]
+    ) -> list[TokenEvent]:
+        for seq, n in work:
+            seq.computed += n
+            seq.service += n
+            seq.steps += 1
+            self.counters["computed"] += n
+            if self.config.prefix_cache:
+                self.kv.index.extend(seq.id, seq.tokens, seq.computed)
+        events: list[TokenEvent] = []
+        samplers = [(i, s) for i, (s, _) in enumerate(owners) if not s.scoring]
+        if samplers:
+            rows = torch.tensor([i for i, _ in samplers], device=logits.device)
+            params = [s.params for _, s in samplers]
+            tokens, lps = sample(logits[rows], params, [s.generator for _, s in samplers])
+            for (_, seq), tok, lp in zip(samplers, tokens, lps, strict=True):
+                events.append(self._take_token(seq, tok, lp))
+        scorers = [(i, s, p) for i, (s, p) in enumerate(owners) if s.scoring]
+        if scorers:
+            rows = torch.tensor([i for i, _, _ in scorers], device=logits.device)
+            targets = torch.tensor([s.tokens[p + 1] for _, s, p in scorers], device=logits.device)
+            logp = torch.log_softmax(logits[rows].float(), dim=-1)
+            picked = logp.gather(1, targets[:, None])[:, 0].tolist()
+            for (_, seq, _), lp in zip(scorers, picked, strict=True):
+                seq.scores.append(lp)
+        for seq, _ in work:
+            if seq.scoring and seq.todo == 0:
+                events.append(self._finish(seq, "stop"))
+        return events
+
+    def _take_token(self, seq: Sequence, token: int, logprob: float | None) -> TokenEvent:
+        seq.tokens.append(token)
+        self.counters["generated"] += 1
+        if logprob is not None:
+            seq.logprobs.append(logprob)
+        lps = (logprob,) if logprob is not None else ()
+        if token in self.eos_ids and not seq.params.ignore_eos:
+            return self._finish(seq, "stop", (token,), lps)
+        text = seq.tail.push(token)
+        if seq.tail.stopped:
+            return self._finish(seq, "stop", (token,), lps, text)
+        if seq.generated >= seq.max_new:
+            return self._finish(seq, "length", (token,), lps, text)
+        return TokenEvent(seq.id, (token,), text, lps)
+
+    def _finish(
+        self,
+        seq: Sequence,
+        reason: Any,
+        tokens: tuple[int, ...] = (),
+        lps: tuple[float, ...] = (),
+        text: str = "",
+    ) -> TokenEvent:
+        result: Generation | Score
+        if seq.scoring:
+            result = Score(tuple(seq.tokens[seq.score_from :]), tuple(seq.scores), seq.cached)
+        else:
+            text += seq.tail.finish()
+            result = Generation(
+                seq_id=seq.id,
+                prompt_ids=tuple(seq.tokens[: seq.n_prompt]),
+                token_ids=tuple(seq.tokens[seq.n_prompt :]),
+                text=seq.tail.text,
+                finish_reason=reason,
+                logprobs=tuple(seq.logprobs),
+                cached_tokens=seq.cached,
+            )
+        self.policy.on_complete(seq.call, seq.service)
+        seq.status = Status.DONE
+        self._running.pop(seq.id, None)
+        self._seqs.pop(seq.id, None)
+        self.kv.park(seq)
+        return TokenEvent(seq.id, tokens, text, lps, finish_reason=reason, result=result)
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def _check_prompt(self, prompt: list[int]) -> None:
+        if not prompt:
+            raise InvalidArgument("the prompt is empty (no tokens to condition on)")
+        if len(prompt) >= self.window:
+            raise RequestTooLarge(
+                f"the prompt is {len(prompt)} tokens; the model's context window is "
+                f"{self.window}, and at least one token must be left to generate",
+                prompt_tokens=len(prompt),
+                context_window=self.window,
+            )
+
+    def _enqueue(
+        self,
+        tokens: list[int],
+        params: SamplingParams,
+        caller: Caller,
+        max_new: int,
+        generator: Any,
+        score_from: int | None = None,
+    ) -> int:
+        seq_id = next(self._ids)
+        tail = TextTail(self.tokenizer, params.stop)
+        seq = Sequence(seq_id, tokens, params, caller, tail, max_new, generator, score_from)
+        self._seqs[seq_id] = self._waiting[seq_id] = seq
+        self.policy.on_enqueue(seq.call)
+        return seq_id
+
+    def _admit(self, seq: Sequence) -> bool:
+        if not self.kv.attach(seq):
+            return False
+        del self._waiting[seq.id]
+        self._running[seq.id] = seq
+        seq.status, seq.steps = Status.RUNNING, 0
+        if not seq.dispatched:
+            seq.dispatched = True
+            self.policy.on_dispatch(seq.call)
+            self.counters["prompt"] += seq.n_prompt
+            self.counters["cached"] += min(seq.computed, seq.n_prompt)
+            seq.cached = min(seq.computed, seq.n_prompt)
+        return True
+
+    def _preempt(self, seq: Sequence) -> None:
+        self.kv.detach(seq, keep=True)
+        del self._running[seq.id]
+        self._waiting[seq.id] = seq
+        seq.status = Status.WAITING
+        self.counters["preempt"] += 1
+
+    def _forget(self, seq: Sequence) -> None:
+        self.kv.drop(seq)
+        self._running.pop(seq.id, None)
+        self._waiting.pop(seq.id, None)
+        self._seqs.pop(seq.id, None)
+        seq.status = Status.DONE

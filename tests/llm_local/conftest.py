@@ -1,0 +1,90 @@
+"""Fixtures for the local core: a tiny random Llama model made on disk once per session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from llmagentos.llm.local import EngineConfig, EngineCore, LoadedModel, load_model  # noqa: E402
+from llmagentos.llm.local.tiny import make_model  # noqa: E402
+from llmagentos.testing import block_real_models  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_real_models() -> Iterator[None]:
+    with block_real_models():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny models gain nothing from threads, and on a busy machine OpenMP threads that
+    wait for each other make every op many times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved tiny Llama (hidden 64, 2 layers, GQA, 512-token window, BPE tokenizer)."""
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    return make_model(tmp_path_factory.mktemp("models") / "tiny", "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_path: Path) -> LoadedModel:
+    """The tiny model loaded through the real `hf:` loading code, on CPU."""
+    return load_model(str(tiny_path))
+
+
+@pytest.fixture
+def make_core(tiny: LoadedModel) -> Any:
+    """`make_core(**config)`: a fresh engine over the shared tiny model."""
+
+    def make(**options: Any) -> EngineCore:
+        return EngineCore(
+            tiny.model,
+            tiny.tokenizer,
+            eos_ids=tiny.eos_ids,
+            window=tiny.window,
+            config=EngineConfig(**options),
+        )
+
+    return make
+
+
+def greedy_reference(model: Any, prompt: list[int], n: int, eos: int | None = None) -> list[int]:
+    """Greedy tokens from full forward passes with no cache at all: the plain definition."""
+    ids = list(prompt)
+    with torch.no_grad():
+        for _ in range(n):
+            logits = model(input_ids=torch.tensor([ids])).logits[0, -1]
+            token = int(logits.argmax())
+            ids.append(token)
+            if token == eos:
+                break
+    return ids[len(prompt) :]
+
+
+def prompts(tokenizer: Any, count: int) -> list[list[int]]:
+    """`count` prompts of different lengths (3 to ~90 tokens), some sharing prefixes."""
+    from llmagentos.llm.local.tiny import sentences
+
+    texts = sentences(count, seed=7)
+    out = []
+    for i, text in enumerate(texts):
+        body = (text + " ") * (1 + i % 4)
+        if i % 3 == 0:
+            body = "system: you are an agent that calls tools. " + body
+        out.append(tokenizer.encode(body.strip()))
+    return out

@@ -1,0 +1,100 @@
+"""The engine's pure parts: the step planner, the prefix index, the detokenizer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from llmagentos.llm.local.batcher import Candidate, choose
+from llmagentos.llm.local.detok import TextTail
+from llmagentos.llm.local.prefix import PrefixIndex, block_hashes
+
+# -- batcher ------------------------------------------------------------------------------
+
+
+def test_best_ranked_take_the_rows_and_losers_are_preempted() -> None:
+    cands = [
+        Candidate(1, (5.0,), 1, running=True, steps=9),
+        Candidate(2, (1.0,), 1, running=True, steps=9),
+        Candidate(3, (0.0,), 20),
+        Candidate(4, (7.0,), 20),
+    ]
+    choice = choose(cands, rows=2, token_budget=16)
+    assert choice.admit == (3,) and choice.preempt == (1,)
+    assert choice.chunks == {2: 1, 3: 15}  # the decoder first, the prompt gets the rest
+
+
+def test_recently_admitted_sequences_keep_their_rows() -> None:
+    cands = [Candidate(1, (5.0,), 1, running=True, steps=1), Candidate(2, (0.0,), 4)]
+    choice = choose(cands, rows=1, token_budget=8, min_steps=4)
+    assert choice.preempt == () and choice.admit == () and choice.chunks == {1: 1}
+
+
+def test_budget_splits_prefill_in_rank_order() -> None:
+    cands = [Candidate(i, (float(i),), 10) for i in range(4)]
+    choice = choose(cands, rows=4, token_budget=25)
+    assert choice.chunks == {0: 10, 1: 10, 2: 5, 3: 0}
+
+
+def test_bad_limits() -> None:
+    with pytest.raises(ValueError):
+        choose([], rows=4, token_budget=2)
+
+
+# -- prefix index -------------------------------------------------------------------------
+
+
+def test_chained_hashes_name_whole_prefixes() -> None:
+    a, b = block_hashes([1, 2, 3, 4, 5, 6], 2), block_hashes([9, 9, 3, 4, 5, 6], 2)
+    assert len(a) == 3 and a[1:] != b[1:]  # the same block after another prefix differs
+    assert block_hashes([1, 2, 3, 4, 5, 6], 2, start=1, prev=a[0]) == a[1:]
+
+
+def test_index_finds_the_deepest_holders_and_forgets_them() -> None:
+    index = PrefixIndex(block=2)
+    index.extend(1, [1, 2, 3, 4, 5], computed=5)
+    index.extend(2, [1, 2, 3, 9], computed=4)
+    assert index.covered(1) == 4
+    assert index.lookup(block_hashes([1, 2, 3, 4, 7, 7], 2)) == (2, (1,))
+    assert index.lookup(block_hashes([1, 2, 8, 8], 2)) == (1, (1, 2))
+    index.truncate(1, 2)
+    assert index.lookup(block_hashes([1, 2, 3, 4], 2)) == (1, (1, 2))
+    index.remove(1)
+    index.remove(2)
+    assert index.lookup(block_hashes([1, 2], 2)) == (0, ()) and len(index) == 0
+
+
+# -- detokenizer --------------------------------------------------------------------------
+
+
+class ByteTokenizer:
+    """One token per UTF-8 byte, so characters span tokens."""
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
+        return bytes(ids).decode("utf-8", errors="replace")
+
+
+def feed(text: str, stop: tuple[str, ...] = ()) -> tuple[list[str], Any]:
+    tail = TextTail(ByteTokenizer(), stop)
+    out = [tail.push(b) for b in text.encode()]
+    out.append(tail.finish())
+    return out, tail
+
+
+def test_multibyte_characters_are_released_whole() -> None:
+    out, tail = feed("añ日本!")
+    assert "".join(out) == tail.text == "añ日本!"
+    assert all("\ufffd" not in piece for piece in out)
+    assert out[1:3] == ["", "ñ"]
+
+
+def test_stop_strings_cut_the_text_and_are_never_released() -> None:
+    out, tail = feed("hello END world", stop=("END", "xyz"))
+    assert tail.stopped and tail.text == "hello " and "".join(out) == "hello "
+    assert "E" not in "".join(out[:8])
+
+
+def test_a_stop_prefix_at_the_end_is_released_when_generation_ends() -> None:
+    out, tail = feed("abc EN", stop=("END",))
+    assert not tail.stopped and "".join(out) == "abc EN" and out[-1] == "EN"
