@@ -30,7 +30,7 @@ def manager(db: Database, **kw: Any) -> MemoryManager:
 async def remember(m: MemoryManager, ns: str, text: str, meta: dict[str, Any] | None = None) -> str:
     prepared = await m.prepare(ns, [text], [meta])
     written = await m.db.write(lambda c: m.write(c, prepared))
-    m.added(prepared, written)
+    await m.added(prepared, written)
     return written[0]
 
 
@@ -78,6 +78,7 @@ async def test_store_is_idempotent_for_given_ids(db: Database) -> None:
 async def test_damaged_rows_are_embedded_again_and_nothing_is_lost(db: Database) -> None:
     m = manager(db)
     ids = [await remember(m, "ns", t, meta) for t, meta in FACTS]
+    await m.recall("ns", "anything")  # the load embeds and stores the vectors
 
     def damage(c: Any) -> None:
         c.execute("UPDATE memory_vectors SET vector = x'0102' WHERE id = ?", (ids[0],))
@@ -94,6 +95,28 @@ async def test_damaged_rows_are_embedded_again_and_nothing_is_lost(db: Database)
     vectors = db.query("SELECT id, model, length(vector) FROM memory_vectors ORDER BY id")
     assert {(r[1], r[2]) for r in vectors} == {(fresh.embedder.name, 4 * fresh.embedder.dim)}
     assert len(vectors) == 3
+
+
+async def test_writes_embed_only_once_the_namespace_is_indexed(db: Database) -> None:
+    m = manager(db)
+    await remember(m, "ns", "first memory about owls")
+    assert db.query("SELECT count(*) FROM memory_vectors")[0][0] == 0
+    await m.recall("ns", "owls")  # loads the index: embeds the stored row
+    await remember(m, "ns", "second memory about owls")  # embedded at once now
+    assert db.query("SELECT count(*) FROM memory_vectors")[0][0] == 2
+    assert len(await m.recall("ns", "owls")) == 2
+
+
+async def test_a_write_racing_a_load_is_still_read_back(db: Database) -> None:
+    m = manager(db)
+    prepared = await m.prepare("ns", ["prepared before the load started"])
+    assert prepared.rows[0].vector is None
+    loading = asyncio.ensure_future(m.space("ns"))
+    await asyncio.sleep(0)
+    written = await db.write(lambda c: m.write(c, prepared))
+    await m.added(prepared, written)  # embeds the late row itself
+    await loading
+    assert [h.id for h in await m.recall("ns", "prepared before the load")] == written
 
 
 async def test_commits_during_a_load_are_not_lost(db: Database) -> None:
@@ -137,8 +160,10 @@ class BrokenEmbedder(HashEmbedder):
 
 async def test_embedder_failure_is_a_typed_error(db: Database) -> None:
     m = MemoryManager(db, MemoryConfig(embedder=BrokenEmbedder()))
+    await remember(m, "ns", "stored without a vector: nothing to embed yet")
     with pytest.raises(BackendError, match="weights missing"):
-        await m.prepare("ns", ["x"])
+        await m.recall("ns", "x")
+    assert db.query("SELECT count(*) FROM memories")[0][0] == 1  # nothing lost
 
 
 async def test_large_namespaces_search_off_the_loop(db: Database) -> None:

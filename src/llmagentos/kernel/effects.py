@@ -8,12 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from llmagentos import records
 from llmagentos.access import derive, target_of
-from llmagentos.errors import InvalidArgument, PermissionDenied, SyscallTimeout, UnknownProcess
+from llmagentos.errors import (
+    InvalidArgument,
+    LLMAgentOSError,
+    PermissionDenied,
+    SyscallTimeout,
+    UnknownProcess,
+)
 from llmagentos.ipc import mailbox
 from llmagentos.kernel import syscalls as sc
 from llmagentos.kernel.callkit import effect, finish_call, notify, resolve_pid
 from llmagentos.kernel.process import Process, ProcessState
-from llmagentos.memory import simple as memory
 from llmagentos.storage import files, journal, kv
 
 if TYPE_CHECKING:
@@ -114,21 +119,37 @@ async def _guard(k: Kernel, proc: Process, seq: int, call: sc.Syscall, like: sc.
 
 async def remember(k: Kernel, proc: Process, seq: int, call: sc.Remember, entry: Any) -> str:
     ns = call.namespace or proc.namespace
-    return str(
-        await effect(k, proc, seq, call, lambda c: memory.remember(c, ns, call.text, call.metadata))
-    )
+    try:  # validate, and embed when the namespace is indexed: before the transaction
+        prepared = await k.memory.prepare(ns, [call.text], [call.metadata])
+    except LLMAgentOSError as exc:
+        await k.journal_error(proc, seq, call, exc)
+        raise
+    mid = str(await effect(k, proc, seq, call, lambda c: k.memory.write(c, prepared)[0]))
+    await k.memory.added(prepared, [mid])
+    return mid
 
 
 async def recall(k: Kernel, proc: Process, seq: int, call: sc.Recall, entry: Any) -> Any:
     ns = call.namespace or proc.namespace
-    return await effect(
-        k, proc, seq, call, lambda c: memory.recall(c, ns, call.query, call.k, call.where)
-    )
+    try:
+        items = await k.memory.recall(
+            ns, call.query, call.k, call.where, must_exist=ns != proc.namespace
+        )
+    except LLMAgentOSError as exc:
+        await k.journal_error(proc, seq, call, exc)
+        raise
+    finish_call(k, proc, seq, call, items)
+    return items
 
 
 async def forget(k: Kernel, proc: Process, seq: int, call: sc.Forget, entry: Any) -> Any:
     ns = call.namespace or proc.namespace
-    return await effect(k, proc, seq, call, lambda c: memory.forget(c, ns, call.memory_id))
+    gone = bool(
+        await effect(k, proc, seq, call, lambda c: k.memory.write_forget(c, ns, call.memory_id))
+    )
+    if gone:
+        k.memory.forgotten(ns, call.memory_id)
+    return gone
 
 
 # -- messages ----------------------------------------------------------------------------

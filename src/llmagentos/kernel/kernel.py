@@ -50,6 +50,7 @@ from llmagentos.kernel.scheduler import Scheduler
 from llmagentos.kernel.slots import Slots
 from llmagentos.kernel.syscalls import Capabilities, ExitStatus, Syscall
 from llmagentos.llm.base import LLMBackend
+from llmagentos.memory.manager import MemoryManager
 from llmagentos.storage import journal
 from llmagentos.storage.db import Database
 from llmagentos.storage.lock import StateLock
@@ -79,6 +80,7 @@ class Kernel(Admission, Slots):
                 raise InvalidArgument(f"unknown kernel option {key!r}")
             setattr(self.config, key, value)
         self.db = Database(self.config.db_path, durable=self.config.durable)
+        self.memory = MemoryManager(self.db, self.config.memory)
         self.jbuf = journal.JournalBuffer(self.db)
         self.programs = ProgramRegistry()
         self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry()

@@ -8,17 +8,42 @@
   to a `PageStore` by LRU-K and paged back in on access.
 """
 
-from llmagentos.memory.embedders import (
-    Embedder,
-    HashEmbedder,
-    MiniLMEmbedder,
-    make_embedder,
-    real_embedder_available,
-)
-from llmagentos.memory.filters import compile_filter
-from llmagentos.memory.index import NumpyIndex, VectorIndex
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from llmagentos.memory.manager import MemoryConfig, MemoryManager, PreparedMemories
 from llmagentos.memory.store import SCHEMA
+
+if TYPE_CHECKING:
+    from llmagentos.memory.embedders import (
+        Embedder,
+        HashEmbedder,
+        MiniLMEmbedder,
+        make_embedder,
+        real_embedder_available,
+    )
+    from llmagentos.memory.filters import compile_filter
+    from llmagentos.memory.index import NumpyIndex, VectorIndex
+
+# numpy-backed parts load on first use, so `import llmagentos` stays light.
+_LAZY = {
+    "Embedder": "embedders",
+    "HashEmbedder": "embedders",
+    "MiniLMEmbedder": "embedders",
+    "make_embedder": "embedders",
+    "real_embedder_available": "embedders",
+    "compile_filter": "filters",
+    "NumpyIndex": "index",
+    "VectorIndex": "index",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llmagentos.memory' has no attribute {name!r}")
+    return getattr(import_module(f"llmagentos.memory.{module}"), name)
+
 
 __all__ = [
     "SCHEMA",

@@ -3,7 +3,9 @@
 Write path (`remember`): validate, embed in a worker thread (never inside the database
 writer's transaction: embedding is slow), then the syscall handler writes the rows in
 its effect transaction, and `added` puts the vectors into the namespace's index after the
-commit. Read path (`recall`): embed the query, search the index, fetch the texts.
+commit. A namespace whose index is not in memory yet skips embedding: its load embeds
+the rows without vectors in one batch. Read path (`recall`): embed the query, search the
+index, fetch the texts.
 
 An index is built from SQLite the first time its namespace is used (so boot stays fast)
 and kept current by the write path. Commits that land while it loads are queued and
@@ -21,9 +23,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from llmagentos.errors import (
     BackendError,
@@ -34,10 +34,14 @@ from llmagentos.errors import (
 )
 from llmagentos.kernel.syscalls import MemoryItem
 from llmagentos.memory import store
-from llmagentos.memory.embedders import Embedder, make_embedder
 from llmagentos.memory.filters import compile_filter
-from llmagentos.memory.index import NumpyIndex, VectorIndex
 from llmagentos.storage.db import Database
+
+if TYPE_CHECKING:  # numpy and the embedders load with the first memory call, not at boot
+    import numpy as np
+
+    from llmagentos.memory.embedders import Embedder
+    from llmagentos.memory.index import VectorIndex
 
 __all__ = ["MemoryConfig", "MemoryManager", "PreparedMemories"]
 
@@ -100,6 +104,8 @@ class MemoryManager:
     def embedder(self) -> Embedder:
         """The embedder (chosen on first use; the real model loads on its first embed)."""
         if self._embedder is None:
+            from llmagentos.memory.embedders import make_embedder
+
             self._embedder = make_embedder(self.config.embedder)
         return self._embedder
 
@@ -110,6 +116,8 @@ class MemoryManager:
 
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed in a worker thread: the model must not stall the event loop."""
+        import numpy as np
+
         embedder = self.embedder
         try:
             vectors = await asyncio.to_thread(embedder.embed, list(texts))
@@ -154,7 +162,12 @@ class MemoryManager:
         metadata: Sequence[dict[str, Any] | None] | None = None,
         ids: Sequence[str] | None = None,
     ) -> PreparedMemories:
-        """Validate and embed memories (ids default to fresh random ones)."""
+        """Validate memories and embed them if their namespace's index is in memory.
+
+        Otherwise the vectors are computed when the index first loads, in one batch: a
+        program that only writes memories never pays for loading the model.
+        Ids default to fresh random ones.
+        """
         check_namespace(namespace)
         if len(texts) > self.config.max_batch:
             raise RequestTooLarge(
@@ -168,7 +181,9 @@ class MemoryManager:
         for text, meta in zip(texts, metas, strict=True):
             self._check_text(text)
             meta_texts.append(self._check_metadata(meta))
-        vectors = await self.embed(texts)
+        vectors: Sequence[np.ndarray | None] = [None] * len(texts)
+        if self._indexed(namespace):
+            vectors = list(await self.embed(texts))
         rows = tuple(
             store.MemoryRow(key, text, meta, vec)
             for key, text, meta, vec in zip(keys, texts, meta_texts, vectors, strict=True)
@@ -184,12 +199,33 @@ class MemoryManager:
             conn, prepared.namespace, prepared.rows, prepared.model, ignore_existing=ignore_existing
         )
 
-    def added(self, prepared: PreparedMemories, written: Sequence[str]) -> None:
-        """After the commit: put what was written into the namespace's index."""
+    async def added(self, prepared: PreparedMemories, written: Sequence[str]) -> None:
+        """After the commit: put what was written into the namespace's index.
+
+        When the index started loading after `prepare` (so the rows came without vectors),
+        they are embedded now: the caller must read its own writes.
+        """
+        ns = prepared.namespace
+        if not self._indexed(ns):
+            return  # the load will read these rows, and embed them, from SQLite
         keep = set(written)
-        for row, meta in zip(prepared.rows, prepared.metadata, strict=True):
-            if row.id in keep:
-                self._apply(prepared.namespace, ("add", (row.id, row.vector, meta)))
+        rows = [
+            (r, m) for r, m in zip(prepared.rows, prepared.metadata, strict=True) if r.id in keep
+        ]
+        late = [r for r, _ in rows if r.vector is None]
+        fresh: dict[str, np.ndarray] = {}
+        if late:
+            fresh = dict(
+                zip([r.id for r in late], await self.embed([r.text for r in late]), strict=True)
+            )
+            model = self.embedder.name
+            await self.db.write(lambda c: store.replace_vectors(c, model, fresh.items()))
+        for row, meta in rows:
+            vec = row.vector if row.vector is not None else fresh[row.id]
+            self._apply(ns, ("add", (row.id, vec, meta)))
+
+    def _indexed(self, namespace: str) -> bool:
+        return namespace in self._spaces or namespace in self._loading
 
     async def store(
         self,
@@ -201,7 +237,7 @@ class MemoryManager:
         """Remember on the kernel's own behalf (not a syscall): idempotent for given ids."""
         prepared = await self.prepare(namespace, texts, metadata, ids)
         written = await self.db.write(lambda c: self.write(c, prepared, ignore_existing=True))
-        self.added(prepared, written)
+        await self.added(prepared, written)
         return written
 
     # -- forget ---------------------------------------------------------------------------
@@ -341,6 +377,10 @@ class MemoryManager:
 
     def _load(self, namespace: str) -> tuple[_Namespace, list[tuple[str, np.ndarray]]]:
         """Read a namespace's rows (in a worker thread); embed again the rows that need it."""
+        import numpy as np
+
+        from llmagentos.memory.index import NumpyIndex
+
         embedder = self.embedder
         conn = self.db.reader()
         rows = store.load_namespace(conn, namespace, embedder.name, embedder.dim)

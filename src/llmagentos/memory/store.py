@@ -14,9 +14,10 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS memory_vectors (
@@ -41,7 +42,7 @@ class MemoryRow:
     id: str
     text: str
     metadata: str | None  # JSON text
-    vector: np.ndarray
+    vector: np.ndarray | None  # None: embedded later, when the namespace's index loads
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +83,20 @@ def write_memories(
         )
         if cur.rowcount == 0:
             continue
+        written.append(row.id)
+        if row.vector is None:
+            continue
         conn.execute(
             "INSERT OR REPLACE INTO memory_vectors(id, model, vector) VALUES (?, ?, ?)",
-            (row.id, model, np.ascontiguousarray(row.vector, dtype=np.float32).tobytes()),
+            (row.id, model, _blob(row.vector)),
         )
-        written.append(row.id)
     return written
+
+
+def _blob(vec: np.ndarray) -> bytes:
+    import numpy as np
+
+    return np.ascontiguousarray(vec, dtype=np.float32).tobytes()
 
 
 def delete_memory(conn: sqlite3.Connection, namespace: str, memory_id: str) -> bool:
@@ -106,7 +115,7 @@ def replace_vectors(
         conn.execute(
             "INSERT OR REPLACE INTO memory_vectors(id, model, vector)"
             " SELECT id, ?, ? FROM memories WHERE id = ?",
-            (model, np.ascontiguousarray(vec, dtype=np.float32).tobytes(), memory_id),
+            (model, _blob(vec), memory_id),
         )
 
 
@@ -121,6 +130,8 @@ def load_namespace(
     conn: sqlite3.Connection, namespace: str, model: str, dim: int
 ) -> list[LoadedRow]:
     """Every memory of a namespace, with its vector when it was made by `model` and is whole."""
+    import numpy as np
+
     cur = conn.execute(
         "SELECT m.id, m.metadata, v.model, v.vector FROM memories m"
         " LEFT JOIN memory_vectors v ON v.id = m.id WHERE m.namespace = ? ORDER BY m.rowid",
