@@ -1,0 +1,429 @@
+"""`llmagentos serve`, `llmagentos top` and `llmagentos keys`: the OS as a service.
+
+Registered on the main command group by `register(main)`; the server's dependencies (the
+`server` extra) are imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import click
+from rich.console import Console, Group
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from llmagentos.cli.display import process_table
+from llmagentos.errors import LLMAgentOSError
+
+console = Console()
+STATE_HELP = "OS state directory (database, journal, lock)."
+KEY_ENV = "LLMAGENTOS_API_KEY"
+
+
+def _pairs(values: tuple[str, ...], option: str, example: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, ref = value.partition("=")
+        if not sep or not name or not ref:
+            raise click.BadParameter(f"expected {example}, got {value!r}", param_hint=option)
+        out[name] = ref
+    return out
+
+
+def _server_missing(exc: ImportError) -> click.ClickException:
+    return click.ClickException(
+        f"the server needs its extra dependencies ({exc.name} is missing):"
+        " pip install 'llmagentos[server]'"
+    )
+
+
+# -- serve ------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8470, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--state-dir", default=".llmagentos", help=STATE_HELP)
+@click.option("--model", "models", multiple=True, help="NAME=SPEC, e.g. gpt=openai:gpt-4o-mini.")
+@click.option("--tool", "tools", multiple=True, metavar="MODULE:ATTR", help="Register a tool.")
+@click.option(
+    "--program",
+    "programs",
+    multiple=True,
+    metavar="NAME=REF",
+    help="Register a program under a short name, e.g. researcher=agents.py:main.",
+)
+@click.option("--policy", type=click.Path(dir_okay=False), help="Access policy (.toml or .json).")
+@click.option("--scheduler", default="las", type=click.Choice(["fifo", "rr", "priority", "las"]))
+@click.option("--no-recover", is_flag=True, help="Do not resume unfinished processes.")
+@click.option("--create-admin-key", is_flag=True, help="Create an admin key and print it once.")
+@click.option("--cors-origin", "cors", multiple=True, help="Allow browser calls from ORIGIN.")
+@click.option("--public-docs", is_flag=True, help="Serve /docs and /openapi.json without a key.")
+@click.option("--json-logs", is_flag=True, help="Structured JSON logs on stderr.")
+@click.option("--log-events", is_flag=True, help="Log kernel events too.")
+@click.option(
+    "--otel",
+    type=click.Choice(["console", "otlp"]),
+    help="Export an OpenTelemetry span per syscall.",
+)
+@click.option("--max-body-mb", default=4.0, show_default=True, type=click.FloatRange(0.001))
+def serve(
+    host: str,
+    port: int,
+    state_dir: str,
+    models: tuple[str, ...],
+    tools: tuple[str, ...],
+    programs: tuple[str, ...],
+    policy: str | None,
+    scheduler: str,
+    no_recover: bool,
+    create_admin_key: bool,
+    cors: tuple[str, ...],
+    public_docs: bool,
+    json_logs: bool,
+    log_events: bool,
+    otel: str | None,
+    max_body_mb: float,
+) -> None:
+    """Serve the OS over HTTP: REST API, OpenAI-compatible /v1, dashboard, /metrics.
+
+    \b
+    Example:
+      llmagentos serve --model gpt=openai:gpt-4o-mini --create-admin-key
+      open http://127.0.0.1:8470/dashboard
+    """
+    try:
+        from llmagentos.cli.runner import load_policy, load_tools
+        from llmagentos.kernel.config import KernelConfig
+        from llmagentos.kernel.kernel import Kernel
+        from llmagentos.server import ServerConfig, create_app, jsonlog
+        from llmagentos.server.runner import serve as run_server
+    except ImportError as exc:
+        raise _server_missing(exc) from None
+    model_map = _pairs(models, "--model", "NAME=SPEC (e.g. gpt=openai:gpt-4o-mini)")
+    program_map = _pairs(programs, "--program", "NAME=REF (e.g. researcher=agents.py:main)")
+    config = KernelConfig(state_dir=state_dir, scheduler=scheduler, recover=not no_recover)
+    try:
+        kernel = Kernel(
+            config, models=dict(model_map), tools=load_tools(tools), policy=load_policy(policy)
+        )
+        for name, ref in program_map.items():
+            kernel.register_program(name, kernel.programs.resolve(ref))
+        token = _admin_key(str(config.db_path)) if create_admin_key else None
+    except LLMAgentOSError as exc:
+        raise click.ClickException(exc.message) from None
+    jsonlog.configure(json_lines=json_logs)
+    server_config = ServerConfig(
+        host=host,
+        port=port,
+        cors_origins=cors,
+        public_docs=public_docs,
+        json_logs=json_logs,
+        otel=otel,
+        log_events=log_events,
+        max_body_bytes=int(max_body_mb * 1024 * 1024),
+    )
+    app = create_app(kernel, server_config)
+    base = f"http://{host}:{port}"
+    click.echo(f"llmagentos serving on {base} (dashboard: {base}/dashboard)", err=True)
+    if token is not None:
+        click.echo("admin API key (shown once; store it now):", err=True)
+        click.echo(token)
+        click.echo(f"dashboard with this key: {base}/dashboard#key={token}", err=True)
+    run_server(app, host, port, log_level="warning", access_log=False)
+
+
+def _admin_key(db_path: str) -> str | None:
+    """Create the key `admin` unless some admin key exists; its token, or None."""
+    from llmagentos.server.auth import SCHEMA, KeyStore
+    from llmagentos.storage.db import Database
+
+    db = Database(db_path).open([SCHEMA])
+    try:
+        store = KeyStore(db)
+        admins = [k.name for k in store.list() if "admin" in k.scopes and not k.revoked]
+        if admins:
+            click.echo(
+                f"an admin key exists already ({', '.join(admins)}); it is not shown again."
+                " Create another with `llmagentos keys create NAME --scope admin`.",
+                err=True,
+            )
+            return None
+        name = "admin"
+        taken = {k.name for k in store.list()}
+        suffix = 2
+        while name in taken:
+            name, suffix = f"admin-{suffix}", suffix + 1
+        _, token = store.create(name, ["admin"])
+        return token
+    finally:
+        db.close()
+
+
+# -- keys -------------------------------------------------------------------------------
+
+
+@click.group()
+def keys() -> None:
+    """API keys of the server (stored hashed in the state directory's database)."""
+
+
+def _store(state_dir: str) -> Any:
+    from llmagentos.cli.state import StateDir
+    from llmagentos.server.auth import SCHEMA, KeyStore
+    from llmagentos.storage.db import Database
+
+    try:
+        db = Database(StateDir(state_dir).db_path).open([SCHEMA])
+    except LLMAgentOSError as exc:
+        raise click.ClickException(exc.message) from None
+    return KeyStore(db)
+
+
+@keys.command("create")
+@click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["read", "operate", "admin"]),
+    default=("read",),
+    show_default=True,
+)
+@click.option("--models", "model_patterns", multiple=True, help="Models the key may use.")
+@click.option("--programs", "program_patterns", multiple=True, help="Programs it may spawn.")
+@click.option("--max-tokens", type=click.IntRange(min=0), help="Token budget of the key.")
+@click.option("--state-dir", default=".llmagentos", help=STATE_HELP)
+def keys_create(
+    name: str,
+    scopes: tuple[str, ...],
+    model_patterns: tuple[str, ...],
+    program_patterns: tuple[str, ...],
+    max_tokens: int | None,
+    state_dir: str,
+) -> None:
+    """Create key NAME and print it (once)."""
+    from llmagentos.kernel.syscalls import Capabilities
+    from llmagentos.records import replace
+
+    caps = replace(Capabilities(), models=model_patterns or None, max_tokens=max_tokens)
+    store = _store(state_dir)
+    try:
+        _, token = store.create(name, list(scopes), caps=caps, programs=program_patterns or ("*",))
+    except LLMAgentOSError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        store.db.close()
+    click.echo(token)
+
+
+@keys.command("list")
+@click.option("--state-dir", default=".llmagentos", help=STATE_HELP)
+@click.option("--json", "as_json", is_flag=True)
+def keys_list(state_dir: str, as_json: bool) -> None:
+    """List keys (names and scopes; secrets are never stored)."""
+    store = _store(state_dir)
+    try:
+        rows = store.list()
+    finally:
+        store.db.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": k.name,
+                        "scopes": list(k.scopes),
+                        "revoked": k.revoked,
+                        "used_tokens": k.used_tokens,
+                        "last_used": k.last_used,
+                    }
+                    for k in rows
+                ]
+            )
+        )
+        return
+    table = Table(title="API keys", title_justify="left")
+    for col in ("NAME", "SCOPES", "TOKENS USED", "LAST USED", "REVOKED"):
+        table.add_column(col)
+    for k in rows:
+        last = time.strftime("%Y-%m-%d %H:%M", time.localtime(k.last_used)) if k.last_used else "-"
+        table.add_row(
+            escape(k.name),
+            ", ".join(k.scopes),
+            str(k.used_tokens),
+            last,
+            "yes" if k.revoked else "",
+        )
+    console.print(table)
+
+
+@keys.command("revoke")
+@click.argument("name")
+@click.option("--state-dir", default=".llmagentos", help=STATE_HELP)
+def keys_revoke(name: str, state_dir: str) -> None:
+    """Revoke key NAME (a running server stops accepting it within seconds)."""
+    store = _store(state_dir)
+    try:
+        store.revoke_sync(name)
+    except LLMAgentOSError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        store.db.close()
+    click.echo(f"revoked {name}")
+
+
+# -- top --------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--url", help="A running server, e.g. http://127.0.0.1:8470 (needs a key).")
+@click.option("--key", envvar=KEY_ENV, help=f"API key with the read scope (or ${KEY_ENV}).")
+@click.option("--state-dir", default=".llmagentos", help=STATE_HELP + " Used without --url.")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.1, 60))
+@click.option("--all", "-a", "show_all", is_flag=True, help="Include ended processes.")
+@click.option("--once", is_flag=True, help="Print one frame and exit.")
+def top(
+    url: str | None,
+    key: str | None,
+    state_dir: str,
+    interval: float,
+    show_all: bool,
+    once: bool,
+) -> None:
+    """A live view of the process table, from a server's API or a state directory."""
+    if url is not None and not key:
+        raise click.ClickException(f"--url needs an API key: --key or ${KEY_ENV}")
+    source = _ApiSource(url, key or "") if url else _StateSource(state_dir)
+    try:
+        if once:
+            console.print(source.frame(show_all))
+            return
+        with Live(source.frame(show_all), console=console, refresh_per_second=4) as live:
+            while True:
+                time.sleep(interval)
+                live.update(source.frame(show_all))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        source.close()
+
+
+class _ApiSource:
+    """Frames from `GET /api/dashboard` of a running server."""
+
+    def __init__(self, url: str, key: str) -> None:
+        import httpx
+
+        self.client = httpx.Client(
+            base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {key}"}, timeout=10
+        )
+        self.last_tokens: tuple[float, int] | None = None
+
+    def frame(self, show_all: bool) -> Any:
+        import httpx
+
+        try:
+            resp = self.client.get("/api/dashboard", params={"processes": 500})
+        except httpx.HTTPError as exc:
+            return Text(f"cannot reach the server: {exc}", style="red")
+        if resp.status_code != 200:
+            message = resp.json().get("error", {}).get("message", resp.text)
+            if resp.status_code in (401, 403):
+                raise click.ClickException(f"the server refused the key: {message}")
+            return Text(f"server answered {resp.status_code}: {message}", style="red")
+        data = resp.json()
+        rows = [p for p in data["processes"] if show_all or p["state"] not in _ENDED]
+        return Group(
+            _summary(data, self._rate(data)),
+            process_table(rows, title=f"processes at {self.client.base_url}"),
+            _resources(data["scheduler"]),
+        )
+
+    def _rate(self, data: dict[str, Any]) -> float | None:
+        points = data["tokens"]
+        if len(points) < 2:
+            return None
+        a, b = points[-2], points[-1]
+        dt = b["ts"] - a["ts"]
+        return (
+            (b["tokens_in"] + b["tokens_out"] - a["tokens_in"] - a["tokens_out"]) / dt
+            if dt
+            else None
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class _StateSource:
+    """Frames read straight from a state directory's database (no server needed)."""
+
+    def __init__(self, state_dir: str) -> None:
+        from llmagentos.cli.state import StateDir
+
+        try:
+            self.state = StateDir(state_dir)
+        except LLMAgentOSError as exc:
+            raise click.ClickException(exc.message) from None
+
+    def frame(self, show_all: bool) -> Any:
+        rows = self.state.processes(all=show_all)
+        running = "running" if self.state.kernel_running() else "not running"
+        return process_table(rows, title=f"processes in {self.state.path} (kernel {running})")
+
+    def close(self) -> None:
+        pass
+
+
+_ENDED = ("done", "failed", "killed")
+
+
+def _summary(data: dict[str, Any], rate: float | None) -> Text:
+    procs = data["processes"]
+    live = sum(1 for p in procs if p["state"] not in _ENDED)
+    sched = data["scheduler"]
+    last = data["tokens"][-1] if data["tokens"] else None
+    tokens = (last["tokens_in"] + last["tokens_out"]) if last else 0
+    parts = [
+        f"live {live}",
+        f"shown {len(procs)}",
+        f"tokens {tokens}",
+        f"tok/s {rate:.1f}" if rate is not None else "tok/s -",
+        f"queued {sched['queued']}",
+        f"in flight {sched['in_flight']}",
+        f"approvals {len(data['approvals'])}",
+        f"scheduler {sched['policy']}",
+    ]
+    return Text("  ".join(parts), style="bold")
+
+
+def _resources(sched: dict[str, Any]) -> Table:
+    table = Table(title="resources", title_justify="left")
+    for col in ("RESOURCE", "LIMIT", "QUEUED", "IN FLIGHT", "DONE", "OLDEST WAIT s"):
+        table.add_column(col, justify="left" if col == "RESOURCE" else "right")
+    for r in sched["resources"]:
+        table.add_row(
+            escape(r["resource"]),
+            str(r["limit"] if r["limit"] is not None else "-"),
+            str(r["queued"]),
+            str(r["in_flight"]),
+            str(r["completed"]),
+            f"{r['oldest_wait_s']:.2f}",
+        )
+    return table
+
+
+def register(group: click.Group) -> None:
+    """Add `serve`, `top` and `keys` to the `llmagentos` command group."""
+    group.add_command(serve)
+    group.add_command(top)
+    group.add_command(keys)
+
+
+__all__ = ["keys", "register", "serve", "top"]

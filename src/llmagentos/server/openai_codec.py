@@ -1,0 +1,227 @@
+"""Translation between the OpenAI wire format and kernel model records.
+
+`to_request` turns a validated chat request into an `LLMRequest`; `completion` and
+`ChunkWriter` turn the kernel's answers back into OpenAI bodies and stream events.
+`StopScanner` applies `stop` sequences on the server side as well, so `stop` holds even
+for a backend that ignores it: text is held back while it could still be the start of a
+stop sequence, and nothing after the first match is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from llmagentos.llm.types import (
+    LLMRequest,
+    LLMResponse,
+    Message,
+    StreamChunk,
+    ToolCallRequest,
+    ToolSpec,
+    Usage,
+)
+from llmagentos.llm.types import TokenLogprob as KernelLogprob
+from llmagentos.server import openai_schemas as o
+
+_ROLES: dict[str, Any] = {"developer": "system"}
+
+
+def new_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex[:24]}"
+
+
+def to_request(body: o.ChatCompletionRequest, model: str) -> LLMRequest:
+    """The kernel request for a chat completion body, against model `model`."""
+    messages = tuple(
+        Message(
+            role=_ROLES.get(m.role, m.role),
+            content=m.text(),
+            name=m.name,
+            tool_calls=tuple(
+                ToolCallRequest(id=c.id, name=c.function.name, arguments=c.function.arguments)
+                for c in m.tool_calls or ()
+            ),
+            tool_call_id=m.tool_call_id,
+        )
+        for m in body.messages
+    )
+    tools: tuple[ToolSpec, ...] = ()
+    if body.tools and body.tool_choice != "none":
+        tools = tuple(
+            ToolSpec(t.function.name, t.function.description, t.function.parameters)
+            for t in body.tools
+        )
+    options: dict[str, Any] = {}
+    max_tokens = body.max_completion_tokens or body.max_tokens
+    if max_tokens is not None:
+        options["max_tokens"] = max_tokens
+    if body.temperature is not None:
+        options["temperature"] = body.temperature
+    if body.top_p is not None:
+        options["top_p"] = body.top_p
+    return LLMRequest(
+        messages=messages,
+        model=model,
+        tools=tools,
+        stop=body.stop_list(),
+        logprobs=bool(body.logprobs),
+        seed=body.seed,
+        **options,
+    )
+
+
+class StopScanner:
+    """Cuts streamed text at the first stop sequence, holding back possible prefixes."""
+
+    def __init__(self, stops: tuple[str, ...]) -> None:
+        self.stops = stops
+        self.held = ""
+        self.stopped = False
+        self._keep = max((len(s) for s in stops), default=1) - 1
+
+    def feed(self, text: str) -> str:
+        """Text that may be sent now (all of it when there are no stop sequences)."""
+        if self.stopped:
+            return ""
+        if not self.stops:
+            return text
+        self.held += text
+        cut = min((i for s in self.stops if (i := self.held.find(s)) >= 0), default=-1)
+        if cut >= 0:
+            self.stopped = True
+            out, self.held = self.held[:cut], ""
+            return out
+        safe = len(self.held) - self._keep
+        if safe <= 0:
+            return ""
+        out, self.held = self.held[:safe], self.held[safe:]
+        return out
+
+    def flush(self) -> str:
+        """What is still held when the stream ends without a match."""
+        out, self.held = ("" if self.stopped else self.held), ""
+        return out
+
+
+def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
+    scanner = StopScanner(stops)
+    out = scanner.feed(text)
+    return out + scanner.flush(), scanner.stopped
+
+
+def _logprobs(lps: tuple[KernelLogprob, ...] | None) -> o.ChoiceLogprobs | None:
+    if lps is None:
+        return None
+    return o.ChoiceLogprobs(
+        content=[
+            o.TokenLogprob(token=t.token, logprob=t.logprob, bytes=list(t.token.encode()))
+            for t in lps
+        ]
+    )
+
+
+def _usage(u: Usage) -> o.UsageOut:
+    return o.UsageOut(
+        prompt_tokens=u.prompt_tokens,
+        completion_tokens=u.completion_tokens,
+        total_tokens=u.total_tokens,
+    )
+
+
+def _finish(reason: str) -> o.FinishReason:
+    # The kernel's "cancelled"/"error" have no OpenAI equivalent; "stop" is what clients expect.
+    return reason if reason in ("stop", "length", "tool_calls") else "stop"  # type: ignore[return-value]
+
+
+def completion(
+    response: LLMResponse, *, rid: str, model: str, request: LLMRequest
+) -> o.ChatCompletion:
+    """A chat.completion body for the kernel's answer (stop sequences applied)."""
+    text, stopped = cut_at_stop(response.text, request.stop)
+    calls = [
+        o.ToolCallOut(id=c.id, function=o.FunctionCallOut(name=c.name, arguments=c.arguments))
+        for c in response.message.tool_calls
+    ]
+    finish = "stop" if stopped else _finish(response.finish_reason)
+    lps = response.logprobs if request.logprobs else None
+    message = o.AssistantMessage(
+        content=text if text or not calls else None, tool_calls=calls or None
+    )
+    return o.ChatCompletion(
+        id=rid,
+        created=int(time.time()),
+        model=model,
+        choices=[o.Choice(message=message, finish_reason=finish, logprobs=_logprobs(lps))],
+        usage=_usage(response.usage),
+    )
+
+
+class ChunkWriter:
+    """Builds the `data:` events of one streamed completion."""
+
+    def __init__(self, *, rid: str, model: str, request: LLMRequest, include_usage: bool) -> None:
+        self.rid = rid
+        self.model = model
+        self.created = int(time.time())
+        self.logprobs = request.logprobs
+        self.include_usage = include_usage
+        self.scanner = StopScanner(request.stop)
+        self.first = True
+
+    def _event(self, chunk: o.ChatCompletionChunk) -> bytes:
+        # Deltas carry only what changed, but every choice states its finish reason and
+        # logprobs (null until known), as OpenAI's own stream does.
+        body = chunk.model_dump(exclude_none=True)
+        for choice in body["choices"]:
+            choice.setdefault("finish_reason", None)
+            choice.setdefault("logprobs", None)
+        return b"data: " + json.dumps(body, ensure_ascii=False).encode() + b"\n\n"
+
+    def _chunk(
+        self, delta: o.Delta, finish: o.FinishReason | None = None, lps: Any = None
+    ) -> bytes:
+        choice = o.ChunkChoice(delta=delta, finish_reason=finish, logprobs=lps)
+        return self._event(
+            o.ChatCompletionChunk(
+                id=self.rid, created=self.created, model=self.model, choices=[choice]
+            )
+        )
+
+    def events(self, chunk: StreamChunk) -> list[bytes]:
+        """The events for one kernel chunk (the last one carries finish and usage)."""
+        out: list[bytes] = []
+        text = self.scanner.feed(chunk.delta)
+        if chunk.finish_reason is not None:
+            text += self.scanner.flush()
+        lps = _logprobs(chunk.logprobs) if self.logprobs and chunk.logprobs else None
+        if text or self.first or lps is not None:
+            role: Any = "assistant" if self.first else None
+            out.append(self._chunk(o.Delta(role=role, content=text), lps=lps))
+            self.first = False
+        if chunk.finish_reason is None:
+            return out
+        for i, call in enumerate(chunk.tool_calls):
+            fn = o.FunctionDelta(name=call.name, arguments=call.arguments)
+            delta = o.ToolCallDelta(index=i, id=call.id, type="function", function=fn)
+            out.append(self._chunk(o.Delta(tool_calls=[delta])))
+        finish = "stop" if self.scanner.stopped else _finish(chunk.finish_reason)
+        out.append(self._chunk(o.Delta(), finish=finish))
+        if self.include_usage:
+            usage = _usage(chunk.usage or Usage())
+            final = o.ChatCompletionChunk(
+                id=self.rid, created=self.created, model=self.model, choices=[], usage=usage
+            )
+            out.append(self._event(final))
+        return out
+
+
+def error_event(message: str, code: str) -> bytes:
+    """A mid-stream error, as OpenAI sends it: one `data:` event with an `error` object."""
+    error = {"message": message, "type": "server_error", "param": None, "code": code}
+    return b"data: " + json.dumps({"error": error}).encode() + b"\n\n"
+
+
+DONE = b"data: [DONE]\n\n"
