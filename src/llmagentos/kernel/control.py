@@ -64,6 +64,7 @@ async def control_loop(k: Kernel) -> None:
                 outcome = await apply_control(k, row["command"], row["pid"])
                 await control_done(k, row["id"], outcome)
             await k._flush_dirty()
+            await k.compactor.tick()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the control loop must outlive a bad command

@@ -52,6 +52,7 @@ from llmagentos.kernel.syscalls import Capabilities, ExitStatus, Syscall
 from llmagentos.llm.base import LLMBackend
 from llmagentos.memory.manager import MemoryManager
 from llmagentos.storage import journal
+from llmagentos.storage.compaction import Compactor
 from llmagentos.storage.db import Database
 from llmagentos.storage.lock import StateLock
 from llmagentos.storage.managers import MANAGER_SCHEMAS
@@ -81,6 +82,10 @@ class Kernel(Admission, Slots):
             setattr(self.config, key, value)
         self.db = Database(self.config.db_path, durable=self.config.durable)
         self.memory = MemoryManager(self.db, self.config.memory)
+        store = self.config.storage
+        self.compactor = Compactor(
+            self.db, store.compact_interval_s, store.compact_min_rows, store.compact_keep_s
+        )
         self.jbuf = journal.JournalBuffer(self.db)
         self.programs = ProgramRegistry()
         self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry()

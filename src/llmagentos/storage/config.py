@@ -18,6 +18,7 @@ class StorageConfig:
     namespace_quotas: dict[str, FileQuota] = field(default_factory=dict)
     compact_interval_s: float = 300.0  # compact at most this often...
     compact_min_rows: int = 10_000  # ...and only once the journal has this many rows
+    compact_keep_s: float = 3600.0  # rows of processes that ended this recently stay
 
     def quota(self, namespace: str) -> FileQuota:
         return quota_for(namespace, self.file_quota, self.namespace_quotas)
