@@ -57,6 +57,7 @@ from llmagentos.llm.types import LLMRequest, LLMResponse, Message, StreamChunk, 
 if TYPE_CHECKING:
     from llmagentos.kernel.kernel import Kernel
     from llmagentos.kernel.process import Process
+    from llmagentos.memory.working_set import WorkingSet
 
 current_context: contextvars.ContextVar[ProcessContext | SyncContext | None] = (
     contextvars.ContextVar("llmagentos_current_context", default=None)
@@ -121,6 +122,15 @@ class ProcessContext:
     def replaying(self) -> bool:
         """True while answers come from the journal (after a crash)."""
         return self._proc.replaying
+
+    @property
+    def working_set(self) -> WorkingSet:
+        """Short-term memory: JSON values in RAM up to a budget, paged out by LRU-K.
+
+        Not a syscall and not journaled: like the program's own variables, it is rebuilt
+        by replay and gone when the process ends (see `llmagentos.memory.working_set`).
+        """
+        return self._kernel.memory.working_set(self._proc)
 
     async def call(self, syscall: Syscall) -> Any:
         """Issue any syscall record; the typed helpers below are shorthands."""

@@ -86,6 +86,7 @@ class Kernel(Admission, Slots):
         self.compactor = Compactor(
             self.db, store.compact_interval_s, store.compact_min_rows, store.compact_keep_s
         )
+        self.compactor.sweepers.append(self.memory.sweep)
         self.jbuf = journal.JournalBuffer(self.db)
         self.programs = ProgramRegistry()
         self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry()

@@ -13,6 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from llmagentos.memory.manager import MemoryConfig, MemoryManager, PreparedMemories
 from llmagentos.memory.store import SCHEMA
+from llmagentos.memory.working_set import (
+    LRUK,
+    DictPageStore,
+    PageStore,
+    SQLitePageStore,
+    WorkingSet,
+)
 
 if TYPE_CHECKING:
     from llmagentos.memory.embedders import (
@@ -46,15 +53,20 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "LRUK",
     "SCHEMA",
+    "DictPageStore",
     "Embedder",
     "HashEmbedder",
     "MemoryConfig",
     "MemoryManager",
     "MiniLMEmbedder",
     "NumpyIndex",
+    "PageStore",
     "PreparedMemories",
+    "SQLitePageStore",
     "VectorIndex",
+    "WorkingSet",
     "compile_filter",
     "make_embedder",
     "real_embedder_available",

@@ -23,6 +23,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmagentos.errors import (
@@ -35,6 +36,7 @@ from llmagentos.errors import (
 from llmagentos.kernel.syscalls import MemoryItem
 from llmagentos.memory import store
 from llmagentos.memory.filters import compile_filter
+from llmagentos.memory.working_set import DictPageStore, PageStore, SQLitePageStore, WorkingSet
 from llmagentos.storage.db import Database
 
 if TYPE_CHECKING:  # numpy and the embedders load with the first memory call, not at boot
@@ -99,6 +101,8 @@ class MemoryManager:
         self._pending: dict[str, list[tuple[str, Any]]] = {}
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self.stats: dict[str, int] = {"repaired": 0, "loaded": 0}
+        self._working: dict[int, tuple[Any, WorkingSet]] = {}
+        self._pages: PageStore | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -341,6 +345,27 @@ class MemoryManager:
             for i, s in hits
             if i in texts  # forgotten since the search
         ]
+
+    # -- working sets ---------------------------------------------------------------------
+
+    def working_set(self, proc: Any) -> WorkingSet:
+        """The working set of a process (created empty on first use in this kernel)."""
+        found = self._working.get(proc.pid)
+        if found is not None:
+            return found[1]
+        if self._pages is None:
+            swap = Path(self.db.path).with_name("swap.db")
+            self._pages = DictPageStore() if self.db.path == ":memory:" else SQLitePageStore(swap)
+        ws = WorkingSet(proc.pid, self.config.working_set_bytes, self._pages)
+        self._working[proc.pid] = (proc, ws)
+        return ws
+
+    def sweep(self) -> None:
+        """Free the working sets of processes that ended (the control loop calls this)."""
+        for pid, (proc, ws) in list(self._working.items()):
+            if proc.state.terminal:
+                ws.clear()
+                del self._working[pid]
 
     # -- indexes --------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llmagentos.records import record
@@ -76,6 +77,7 @@ class Compactor:
     keep_s: float = 3600.0
     last_check: float = field(default_factory=time.monotonic)
     reports: list[CompactionReport] = field(default_factory=list)
+    sweepers: list[Callable[[], None]] = field(default_factory=list)  # run on every tick
 
     def journal_rows(self) -> int:
         """How many rows the journal holds."""
@@ -83,7 +85,10 @@ class Compactor:
         return int(row[0]) if row is not None else 0
 
     async def tick(self) -> CompactionReport | None:
-        """Compact if `interval_s` has passed and the journal has `min_rows` rows."""
+        """Run the sweepers; compact if `interval_s` has passed and the journal has
+        `min_rows` rows."""
+        for sweep in self.sweepers:
+            sweep()
         now = time.monotonic()
         if now - self.last_check < self.interval_s:
             return None
