@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmagentos.context.config import ContextConfig
 from llmagentos.memory.manager import MemoryConfig
 from llmagentos.storage.config import StorageConfig
 
@@ -26,6 +27,7 @@ class KernelConfig:
     control_poll_s: float = 0.25
     durable: bool = False  # True: fsync every commit (survives power loss, slower)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
 
     @property

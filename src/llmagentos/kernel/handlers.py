@@ -117,8 +117,9 @@ def prepare(
     estimate, and the call's journal text (None with the journal off).
     """
     name, backend = backend_for(k, call.request)
-    prompt = check_request(k, call.request, backend)
-    request = fit_budget(proc, call.request, backend)
+    request = k.context.fit(proc, call.request, backend)  # into the model's window
+    prompt = check_request(k, request, backend)
+    request = fit_budget(proc, request, backend)
     text = None
     if k.config.journal:
         text = records.dumps(call)
@@ -131,6 +132,8 @@ async def prepared(
 ) -> tuple[str, LLMBackend, LLMRequest, int, str | None]:
     """`prepare`, journaling a refusal so a replay refuses the same way."""
     try:
+        if k.context.active:  # evict and recall for an overflowing conversation
+            await k.context.ready(proc, call.request)
         return prepare(k, proc, seq, call)
     except LLMAgentOSError as exc:
         await k.journal_error(proc, seq, call, exc)
@@ -141,6 +144,8 @@ async def llm(
     k: Kernel, proc: Process, seq: int, call: sc.LLMCall, entry: journal.JournalEntry | None
 ) -> LLMResponse:
     try:
+        if k.context.active:  # evict and recall for an overflowing conversation
+            await k.context.ready(proc, call.request)
         name, backend, request, est, text = prepare(k, proc, seq, call)
     except LLMAgentOSError as exc:
         await k.journal_error(proc, seq, call, exc)

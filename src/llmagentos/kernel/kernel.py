@@ -27,6 +27,7 @@ from llmagentos.access import (
     derive,
 )
 from llmagentos.access import SCHEMAS as ACCESS_SCHEMAS
+from llmagentos.context.manager import ContextManager
 from llmagentos.errors import (
     ErrorInfo,
     InvalidArgument,
@@ -86,7 +87,8 @@ class Kernel(Admission, Slots):
         self.compactor = Compactor(
             self.db, store.compact_interval_s, store.compact_min_rows, store.compact_keep_s
         )
-        self.compactor.sweepers.append(self.memory.sweep)
+        self.context = ContextManager(self, self.config.context)
+        self.compactor.sweepers += [self.memory.sweep, self.context.sweep]
         self.jbuf = journal.JournalBuffer(self.db)
         self.programs = ProgramRegistry()
         self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry()
@@ -148,6 +150,7 @@ class Kernel(Admission, Slots):
             self._lock.release()
             raise
         self._control_task = asyncio.create_task(control_loop(self), name="kernel-control")
+        self._control_task.add_done_callback(lambda _: self.context.close())  # at shutdown
 
     async def shutdown(self) -> None:
         """Stop every process without ending it (it resumes at the next boot), close all."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -171,7 +172,8 @@ class LRUK:
         kth = times[0] if len(times) == self.k else -1
         return (kth, times[-1])
 
-    def victim(self, candidates: Any) -> str:
+    def victim(self, candidates: Iterable[str]) -> str:
+        """The candidate to evict."""
         return min(candidates, key=self.rank)
 
 

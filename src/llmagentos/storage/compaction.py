@@ -29,8 +29,8 @@ __all__ = ["PER_PROCESS_TABLES", "CompactionReport", "Compactor", "compact"]
 
 TERMINAL_STATES = ("done", "failed", "killed")
 
-PER_PROCESS_TABLES: list[str] = ["journal"]
-"""Tables with a `pid` column whose rows die with their process (managers add theirs)."""
+PER_PROCESS_TABLES: tuple[str, ...] = ("journal", "context_summaries")
+"""Tables with a `pid` column whose rows die with their process."""
 
 
 @record
@@ -47,7 +47,7 @@ class CompactionReport:
 
 
 def compact(
-    conn: sqlite3.Connection, ended_before: float, tables: list[str] | None = None
+    conn: sqlite3.Connection, ended_before: float, tables: tuple[str, ...] | None = None
 ) -> CompactionReport:
     """Delete the per-process rows of processes that ended before `ended_before`."""
     marks = ",".join("?" * len(TERMINAL_STATES))
