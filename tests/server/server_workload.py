@@ -14,6 +14,7 @@ from llmagentos import Kernel, KernelConfig, tool
 from llmagentos.access import Policy, Rule
 from llmagentos.kernel.context import ProcessContext
 from llmagentos.llm.types import LLMRequest, LLMResponse, Message
+from llmagentos.memory import MemoryConfig
 from llmagentos.server import ServerConfig, ServerThread, create_app
 from llmagentos.testing import FunctionModel, LatencyModel, text_response, tool_call_response
 
@@ -164,10 +165,6 @@ def start_server(
 
 def _fast_memory(options: dict[str, Any]) -> None:
     """Long-term memory with the hashed embedder: no embedding model to load in tests."""
-    try:
-        from llmagentos.memory import MemoryConfig  # type: ignore[attr-defined]
-    except ImportError:  # a memory manager without an embedder to choose
-        return
     options.setdefault("memory", MemoryConfig(embedder="hash"))
 
 

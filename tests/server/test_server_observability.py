@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from server_workload import Served, served_iter
 
-from llmagentos.cli.serve import top
+from llmagentos.cli.top import top
 from llmagentos.server import ServerConfig
 from llmagentos.server.jsonlog import JsonFormatter, configure
 
@@ -125,8 +125,9 @@ def test_access_log_is_structured(tmp_path: Path) -> None:
         assert access[-1]["key"] == "admin" and access[-1]["duration_ms"] >= 0
     finally:
         gen.close()
-        logger.handlers.clear()
-        logger.propagate = True
+        for name in ("llmagentos", "uvicorn.error"):
+            logging.getLogger(name).handlers.clear()
+            logging.getLogger(name).propagate = True
 
 
 def test_top_shows_the_process_table(served: Served) -> None:

@@ -190,3 +190,25 @@ def test_clients_share_the_model_with_agents_through_the_scheduler(tmp_path: Pat
         client.close()
     finally:
         gen.close()
+
+
+def test_stream_events_match_the_documented_chunk_schema(served: Served) -> None:
+    from llmagentos.server.openai_schemas import ChatCompletionChunk
+
+    body = {
+        "model": "scripted",  # this double streams logprobs word by word
+        "messages": USER,
+        "stream": True,
+        "logprobs": True,
+        "stream_options": {"include_usage": True},
+    }
+    events = []
+    with served.client().stream("POST", "/v1/chat/completions", json=body) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        for line in r.iter_lines():
+            if line.startswith("data: ") and line != "data: [DONE]":
+                events.append(ChatCompletionChunk.model_validate(json.loads(line[6:])))
+    assert events[0].choices[0].delta.role == "assistant"
+    assert any(e.choices and e.choices[0].logprobs is not None for e in events)
+    assert events[-1].choices == [] and events[-1].usage is not None
+    assert len({e.id for e in events}) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from server_workload import Served, wait_for
 
 
@@ -48,12 +50,19 @@ def test_failed_process_reports_its_error(served: Served) -> None:
 
 def test_kill_suspend_resume(served: Served) -> None:
     c = served.client()
-    pid = c.post("/api/processes", json={"program": "forever"}).json()["pid"]
+    pid = c.post("/api/processes", json={"program": "forever", "args": {"delay": 0.01}})
+    pid = pid.json()["pid"]
     r = c.post(f"/api/processes/{pid}/suspend")
-    assert r.status_code == 200 and r.json()["state"] == "suspended"
+    assert r.status_code == 200 and r.json()["changed"] is True
+    # Held at its next syscall: it makes no more calls while suspended.
+    time.sleep(0.1)
+    held = c.get(f"/api/processes/{pid}").json()["usage"]["syscalls"]
+    time.sleep(0.3)
+    assert c.get(f"/api/processes/{pid}").json()["usage"]["syscalls"] == held
     assert c.post(f"/api/processes/{pid}/suspend").status_code == 200  # idempotent
     r = c.post(f"/api/processes/{pid}/resume")
     assert r.status_code == 200 and r.json()["state"] in ("running", "waiting", "ready")
+    wait_for(lambda: c.get(f"/api/processes/{pid}").json()["usage"]["syscalls"] > held)
     again = c.post(f"/api/processes/{pid}/resume")
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "invalid_state"
@@ -61,6 +70,7 @@ def test_kill_suspend_resume(served: Served) -> None:
     assert r.json() == {"pid": pid, "state": "killed", "changed": True}
     assert c.post(f"/api/processes/{pid}/kill").json()["changed"] is False
     assert c.get(f"/api/processes/{pid}").json()["state"] == "killed"
+    assert c.post(f"/api/processes/{pid}/suspend").status_code == 409
 
 
 def test_unknown_process_and_program(served: Served) -> None:

@@ -384,3 +384,4 @@ def _check_demo_dir(path: Path) -> None:
 
 
 __all__ = ["main"]
+__import__("llmagentos.cli.serve", fromlist=["register"]).register(main)

@@ -70,7 +70,8 @@ def create_app(
     )
     app.state.server = state
     errors.install(app)
-    for module in (observe, processes, messages, approvals, data, events, keys, openai):
+    # Routes match in this order: the model endpoints, the hottest path, come first.
+    for module in (openai, processes, messages, data, approvals, events, observe, keys):
         app.include_router(module.router)
     if not config.public_docs:
         _private_openapi(app)

@@ -22,7 +22,13 @@ bearer = HTTPBearer(
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def server(request: Request) -> ServerState:
+async def server(request: Request) -> ServerState:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread.
+    state: ServerState = request.app.state.server
+    return state
+
+
+def state_of(request: Request) -> ServerState:
     state: ServerState = request.app.state.server
     return state
 
@@ -41,7 +47,7 @@ def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
                 "missing_api_key",
                 _CHALLENGE,
             )
-        key = server(request).keys.authenticate(credentials.credentials)
+        key = state_of(request).keys.authenticate(credentials.credentials)
         if key is None:
             raise HTTPError(401, "invalid or revoked API key", "invalid_api_key", _CHALLENGE)
         request.state.key = key

@@ -37,18 +37,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
+LOGGERS = ("llmagentos", "uvicorn.error")
+
+
 def configure(json_lines: bool = True, level: int = logging.INFO) -> None:
-    """Send `llmagentos` logs to stderr, as JSON lines or plain text."""
-    logger = logging.getLogger("llmagentos")
+    """Send the server's logs (ours and uvicorn's errors) to stderr, as JSON lines or text.
+
+    Run uvicorn with `log_config=None` so that it keeps these handlers."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter()
         if json_lines
-        else logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     )
-    logger.handlers[:] = [handler]
-    logger.setLevel(level)
-    logger.propagate = False
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
 
 
 access_log = logging.getLogger("llmagentos.server.access")

@@ -9,6 +9,7 @@ stop sequence, and nothing after the first match is sent.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
@@ -29,8 +30,13 @@ from llmagentos.server import openai_schemas as o
 _ROLES: dict[str, Any] = {"developer": "system"}
 
 
+_BOOT = uuid.uuid4().hex[:12]
+_SEQ = itertools.count(1)
+
+
 def new_id() -> str:
-    return f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    """A completion id, unique across server runs (random per boot, then a counter)."""
+    return f"chatcmpl-{_BOOT}{next(_SEQ):012x}"
 
 
 def to_request(body: o.ChatCompletionRequest, model: str) -> LLMRequest:
@@ -160,35 +166,34 @@ def completion(
 
 
 class ChunkWriter:
-    """Builds the `data:` events of one streamed completion."""
+    """Builds the `data:` events of one streamed completion.
+
+    Events are built as plain dicts (a stream sends one per token, so this is a hot path);
+    their shape is `openai_schemas.ChatCompletionChunk`, which the tests check them against.
+    Deltas carry only what changed, and every choice states its finish reason and logprobs
+    (null until known), as OpenAI's own stream does.
+    """
 
     def __init__(self, *, rid: str, model: str, request: LLMRequest, include_usage: bool) -> None:
-        self.rid = rid
-        self.model = model
-        self.created = int(time.time())
+        self.head = {
+            "id": rid,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
         self.logprobs = request.logprobs
         self.include_usage = include_usage
         self.scanner = StopScanner(request.stop)
         self.first = True
 
-    def _event(self, chunk: o.ChatCompletionChunk) -> bytes:
-        # Deltas carry only what changed, but every choice states its finish reason and
-        # logprobs (null until known), as OpenAI's own stream does.
-        body = chunk.model_dump(exclude_none=True)
-        for choice in body["choices"]:
-            choice.setdefault("finish_reason", None)
-            choice.setdefault("logprobs", None)
+    def _event(self, choices: list[dict[str, Any]], usage: Any = None) -> bytes:
+        body = {**self.head, "choices": choices}
+        if usage is not None:
+            body["usage"] = usage
         return b"data: " + json.dumps(body, ensure_ascii=False).encode() + b"\n\n"
 
-    def _chunk(
-        self, delta: o.Delta, finish: o.FinishReason | None = None, lps: Any = None
-    ) -> bytes:
-        choice = o.ChunkChoice(delta=delta, finish_reason=finish, logprobs=lps)
-        return self._event(
-            o.ChatCompletionChunk(
-                id=self.rid, created=self.created, model=self.model, choices=[choice]
-            )
-        )
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None, lps: Any = None) -> bytes:
+        return self._event([{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": lps}])
 
     def events(self, chunk: StreamChunk) -> list[bytes]:
         """The events for one kernel chunk (the last one carries finish and usage)."""
@@ -198,23 +203,19 @@ class ChunkWriter:
             text += self.scanner.flush()
         lps = _logprobs(chunk.logprobs) if self.logprobs and chunk.logprobs else None
         if text or self.first or lps is not None:
-            role: Any = "assistant" if self.first else None
-            out.append(self._chunk(o.Delta(role=role, content=text), lps=lps))
+            delta = {"role": "assistant", "content": text} if self.first else {"content": text}
+            out.append(self._chunk(delta, lps=lps.model_dump() if lps is not None else None))
             self.first = False
         if chunk.finish_reason is None:
             return out
         for i, call in enumerate(chunk.tool_calls):
-            fn = o.FunctionDelta(name=call.name, arguments=call.arguments)
-            delta = o.ToolCallDelta(index=i, id=call.id, type="function", function=fn)
-            out.append(self._chunk(o.Delta(tool_calls=[delta])))
+            fn = {"name": call.name, "arguments": call.arguments}
+            part = {"index": i, "id": call.id, "type": "function", "function": fn}
+            out.append(self._chunk({"tool_calls": [part]}))
         finish = "stop" if self.scanner.stopped else _finish(chunk.finish_reason)
-        out.append(self._chunk(o.Delta(), finish=finish))
+        out.append(self._chunk({}, finish=finish))
         if self.include_usage:
-            usage = _usage(chunk.usage or Usage())
-            final = o.ChatCompletionChunk(
-                id=self.rid, created=self.created, model=self.model, choices=[], usage=usage
-            )
-            out.append(self._event(final))
+            out.append(self._event([], _usage(chunk.usage or Usage()).model_dump()))
         return out
 
 

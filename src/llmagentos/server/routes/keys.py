@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from llmagentos.server import ops_schemas as o
 from llmagentos.server import schemas as s
 from llmagentos.server.auth import ApiKey
 from llmagentos.server.deps import AdminKey, State
@@ -16,8 +17,8 @@ router = APIRouter(prefix="/api/keys", tags=["keys"], responses=ERRORS, route_cl
 KeyName = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-def key_out(k: ApiKey) -> s.KeyOut:
-    return s.KeyOut(
+def key_out(k: ApiKey) -> o.KeyOut:
+    return o.KeyOut(
         name=k.name,
         key_id=k.key_id,
         scopes=list(k.scopes),
@@ -30,20 +31,20 @@ def key_out(k: ApiKey) -> s.KeyOut:
     )
 
 
-@router.get("", response_model=list[s.KeyOut], summary="List API keys (no secrets)")
-async def list_keys(st: State, key: AdminKey) -> list[s.KeyOut]:
+@router.get("", response_model=list[o.KeyOut], summary="List API keys (no secrets)")
+async def list_keys(st: State, key: AdminKey) -> list[o.KeyOut]:
     return [key_out(k) for k in st.keys.list()]
 
 
-@router.post("", status_code=201, response_model=s.KeyCreated, summary="Create an API key")
-async def create_key(body: s.KeyIn, st: State, key: AdminKey) -> s.KeyCreated:
+@router.post("", status_code=201, response_model=o.KeyCreated, summary="Create an API key")
+async def create_key(body: o.KeyIn, st: State, key: AdminKey) -> o.KeyCreated:
     caps = body.capabilities.to_record() if body.capabilities is not None else None
     created, token = await st.keys.acreate(
         body.name, list(body.scopes), caps=caps, programs=tuple(body.programs)
     )
-    return s.KeyCreated(**key_out(created).model_dump(), token=token)
+    return o.KeyCreated(**key_out(created).model_dump(), token=token)
 
 
-@router.post("/{name}/revoke", response_model=s.KeyOut, summary="Revoke an API key")
-async def revoke_key(name: KeyName, st: State, key: AdminKey) -> s.KeyOut:
+@router.post("/{name}/revoke", response_model=o.KeyOut, summary="Revoke an API key")
+async def revoke_key(name: KeyName, st: State, key: AdminKey) -> o.KeyOut:
     return key_out(await st.keys.revoke(name))

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from llmagentos import __version__
 from llmagentos.kernel.events import SyscallTrace
+from llmagentos.server import ops_schemas as o
 from llmagentos.server import schemas as s
 from llmagentos.server.deps import ReadKey, State
 from llmagentos.server.metrics import CONTENT_TYPE
@@ -21,9 +22,9 @@ from llmagentos.server.state import ServerState
 router = APIRouter(tags=["observability"], responses=ERRORS, route_class=StrictRoute)
 
 
-@router.get("/health", response_model=s.HealthOut, summary="Liveness (no key needed)")
-async def health(st: State) -> s.HealthOut:
-    return s.HealthOut(status="ok", version=__version__, uptime_s=time.time() - st.started_at)
+@router.get("/health", response_model=o.HealthOut, summary="Liveness (no key needed)")
+async def health(st: State) -> o.HealthOut:
+    return o.HealthOut(status="ok", version=__version__, uptime_s=time.time() - st.started_at)
 
 
 @router.get(
@@ -36,15 +37,15 @@ async def metrics(st: State, key: ReadKey) -> Response:
     return Response(st.metrics.render(), media_type=CONTENT_TYPE)
 
 
-@router.get("/api/whoami", response_model=s.WhoAmI, summary="The key making the request")
-async def whoami(st: State, key: ReadKey) -> s.WhoAmI:
-    return s.WhoAmI(
+@router.get("/api/whoami", response_model=o.WhoAmI, summary="The key making the request")
+async def whoami(st: State, key: ReadKey) -> o.WhoAmI:
+    return o.WhoAmI(
         name=key.name, scopes=list(key.scopes), operator_pid=st.operators.pids().get(key.name)
     )
 
 
-@router.get("/api/scheduler", response_model=s.SchedulerOut, summary="Queues and slots")
-async def scheduler(st: State, key: ReadKey) -> s.SchedulerOut:
+@router.get("/api/scheduler", response_model=o.SchedulerOut, summary="Queues and slots")
+async def scheduler(st: State, key: ReadKey) -> o.SchedulerOut:
     return scheduler_out(st)
 
 
@@ -71,25 +72,25 @@ async def logs(
     return tail_logs(st, after, limit)
 
 
-@router.get("/api/dashboard", response_model=s.DashboardOut, summary="Dashboard snapshot")
+@router.get("/api/dashboard", response_model=o.DashboardOut, summary="Dashboard snapshot")
 async def dashboard(
     st: State,
     key: ReadKey,
     processes: Annotated[int, Query(ge=1, le=2000, description="Most recent N processes")] = 200,
     syscalls: Annotated[int, Query(ge=1, le=2000)] = 200,
-) -> s.DashboardOut:
+) -> o.DashboardOut:
     infos = st.kernel.ps()
     live = [i for i in infos if i.state not in ("done", "failed", "killed")]
     ended = [i for i in infos if i.state in ("done", "failed", "killed")]
     # Every live process first (up to the limit), then the most recently ended ones.
     room = max(0, processes - len(live))
     shown = sorted(live[:processes] + (ended[-room:] if room else []), key=lambda i: i.pid)
-    return s.DashboardOut(
+    return o.DashboardOut(
         now=time.time(),
         processes=[process_out(i) for i in shown],
         scheduler=scheduler_out(st),
         tokens=[
-            s.TokenPoint(ts=p.ts, tokens_in=p.tokens_in, tokens_out=p.tokens_out)
+            o.TokenPoint(ts=p.ts, tokens_in=p.tokens_in, tokens_out=p.tokens_out)
             for p in st.telemetry.tokens
         ],
         batch_sizes=dict(st.telemetry.batch_sizes),
@@ -109,15 +110,15 @@ def tail_logs(st: ServerState, after: int, limit: int) -> list[s.LogLine]:
     return [s.LogLine(**dict(r)) for r in reversed(rows)]
 
 
-def scheduler_out(st: ServerState) -> s.SchedulerOut:
+def scheduler_out(st: ServerState) -> o.SchedulerOut:
     stats = st.kernel.scheduler.stats()
-    return s.SchedulerOut(
+    return o.SchedulerOut(
         policy=stats.policy,
         queued=stats.queued,
         in_flight=stats.in_flight,
         rejected=stats.rejected,
         resources=[
-            s.ResourceOut(
+            o.ResourceOut(
                 resource=r.resource,
                 limit=r.limit,
                 queued=r.queued,
@@ -129,7 +130,7 @@ def scheduler_out(st: ServerState) -> s.SchedulerOut:
             for r in stats.resources
         ],
         programs=[
-            s.ProgramOut(
+            o.ProgramOut(
                 program=p.program,
                 tokens=p.tokens,
                 calls=p.calls,
