@@ -10,7 +10,7 @@ SRC := src tests bench examples
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,memory,server,server-test,local]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,memory,server,server-test,local,envs]"
 	touch $(STAMP)
 
 demo: $(STAMP)
