@@ -81,12 +81,6 @@ async def test_create_openai_backend_with_overrides() -> None:
     await overridden.aclose()
 
 
-@pytest.mark.parametrize("text", ["builtin:tiny"])  # hf: is tests/llm_local's
-def test_local_cores_are_not_available_yet(text: str) -> None:
-    with pytest.raises(UnknownModel, match="not installed/available yet"):
-        create_backend(text)
-
-
 def test_unknown_provider_and_bad_options() -> None:
     with pytest.raises(UnknownModel, match=r"registered: .*openai"):
         create_backend("nope:model")

@@ -153,6 +153,13 @@ def _openai(spec: ModelSpec, **kwargs: Any) -> LLMBackend:
     return OpenAIBackend(spec.model, **kwargs)
 
 
+def _builtin(spec: ModelSpec, **kwargs: Any) -> LLMBackend:
+    """`builtin:tiny` (shipped) or `builtin:<name>` (models directory), on the local core."""
+    from llmagentos.learning.provider import builtin_backend
+
+    return builtin_backend(spec, **kwargs)
+
+
 def _not_yet(what: str) -> ProviderFactory:
     def factory(spec: ModelSpec, **kwargs: Any) -> LLMBackend:
         raise UnknownModel(
@@ -201,6 +208,6 @@ def _test_double(spec: ModelSpec, **kwargs: Any) -> LLMBackend:
 
 register_provider("openai", _openai)
 register_provider("hf", _hf_local)
-register_provider("builtin", _not_yet("the builtin model core"))
+register_provider("builtin", _builtin)
 register_provider("scripted", _test_double)
 register_provider("test", _test_double)

@@ -1,0 +1,150 @@
+"""The recipe of `builtin:tiny`: generated corpus → BPE tokenizer → causal pretraining →
+instruction tuning → held-out evaluation.
+
+`train_builtin()` is what `llmagentos model train builtin` runs. Every stage checkpoints
+under the models directory's `.runs/<name>/`, so an interrupted run picks up where it
+stopped; the same recipe and seed give the same model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmagentos.learning import corpus, store
+from llmagentos.learning.config import CausalConfig, TrainConfig
+from llmagentos.learning.pretrain import Trained, pretrain_causal
+from llmagentos.learning.progress import Reporter, SilentReporter
+from llmagentos.learning.sft import finetune_chat
+from llmagentos.learning.tokenizer import train_bpe
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltinRecipe:
+    """Sizes and schedules of the built-in model (the defaults make `builtin:tiny`)."""
+
+    seed: int = 0
+    examples: int = 24_000
+    vocab_size: int = 4096
+    model: CausalConfig = field(
+        default_factory=lambda: CausalConfig(hidden_size=256, layers=4, heads=4, max_positions=1024)
+    )
+    pretrain: TrainConfig = field(
+        default_factory=lambda: TrainConfig(
+            steps=1200,
+            batch_size=16,
+            seq_len=512,
+            lr=2e-3,
+            warmup_steps=60,
+            eval_every=300,
+            checkpoint_every=100,
+        )
+    )
+    sft: TrainConfig = field(
+        default_factory=lambda: TrainConfig(
+            steps=1200,
+            batch_size=16,
+            seq_len=512,
+            lr=1e-3,
+            warmup_steps=30,
+            eval_every=300,
+            checkpoint_every=100,
+        )
+    )
+    eval_per_task: int = 40
+
+    def with_threads(self, threads: int | None) -> BuiltinRecipe:
+        return dataclasses.replace(
+            self,
+            pretrain=self.pretrain.replace(threads=threads),
+            sft=self.sft.replace(threads=threads),
+        )
+
+    def scaled(self, factor: float) -> BuiltinRecipe:
+        """The same recipe with `factor` times the steps and examples (for quick trials)."""
+
+        def steps(tc: TrainConfig) -> TrainConfig:
+            n = max(2, int(tc.steps * factor))
+            return tc.replace(
+                steps=n,
+                warmup_steps=min(tc.warmup_steps, n // 2),
+                eval_every=max(1, min(tc.eval_every, n)),
+                checkpoint_every=max(1, min(tc.checkpoint_every, n)),
+            )
+
+        return dataclasses.replace(
+            self,
+            examples=max(200, int(self.examples * factor)),
+            pretrain=steps(self.pretrain),
+            sft=steps(self.sft),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltinResult:
+    """The trained model's directory, each stage's run, and the held-out eval."""
+
+    path: Path
+    pretrained: Trained
+    tuned: Trained
+    evaluation: dict[str, Any]
+
+
+def _render(tok: Any, examples: list[corpus.Example]) -> list[str]:
+    return [tok.apply_chat_template(list(e.messages), tokenize=False) for e in examples]
+
+
+def train_builtin(
+    name: str = "tiny",
+    *,
+    recipe: BuiltinRecipe | None = None,
+    root: str | Path | None = None,
+    output: Path | None = None,
+    reporter: Reporter | None = None,
+    restart: bool = False,
+    evaluate: bool = True,
+) -> BuiltinResult:
+    """Train the built-in model from nothing; save it as model `name` (or to `output`)."""
+    from llmagentos.learning.evaluate import hf_generator, run_eval
+
+    r = recipe or BuiltinRecipe()
+    rep = reporter or SilentReporter()
+    runs = store.run_dir(name, "pretrain", root).parent
+    out = output or store.models_dir(root) / store.check_name(name)
+    rep.note(f"generating {r.examples} training conversations (seed {r.seed})")
+    examples = corpus.generate(r.examples, r.seed, "train")
+    texts = [m["content"] for e in examples for m in e.messages]
+    tokenizer = train_bpe(texts, r.vocab_size)
+    pretrained = pretrain_causal(
+        _render(tokenizer, examples),
+        runs / "base",
+        model=r.model,
+        train_config=r.pretrain,
+        tokenizer=tokenizer,
+        run_dir=runs / "pretrain",
+        reporter=rep,
+        restart=restart,
+    )
+    recipe_json = json.loads(json.dumps(dataclasses.asdict(r), default=str))
+    tuned = finetune_chat(
+        [e.messages for e in examples],
+        out,
+        base=pretrained.path,
+        train_config=r.sft,
+        run_dir=runs / "sft",
+        reporter=rep,
+        restart=restart,
+        manifest={"recipe": recipe_json, "builtin": name, "corpus_seed": r.seed},
+    )
+    evaluation: dict[str, Any] = {}
+    if evaluate:
+        rep.note(f"evaluating on {r.eval_per_task} held-out examples per task")
+        generate = hf_generator(str(out), threads=r.sft.threads)
+        evaluation, _ = run_eval(generate, corpus.eval_set(r.seed, r.eval_per_task))
+        manifest = store.read_manifest(out)
+        manifest["evaluation"] = evaluation
+        (out / store.MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    return BuiltinResult(out, pretrained, tuned, evaluation)

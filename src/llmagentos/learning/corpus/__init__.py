@@ -1,0 +1,113 @@
+"""The corpus the built-in model learns from, generated deterministically from a seed.
+
+Tasks come from the bundled apps' domains: tool calls in the ReAct JSON format (calculator,
+orders, weather, memory search, messages, reports, maze steps) and answers from the tools'
+results; answers from a given or retrieved passage; one-sentence extractive summaries; maze
+moves; sentiment and intent classification; a customer desk's replies.
+
+`generate(n, seed, "train")` draws the training mixture; `eval_set(seed)` draws a fixed
+number of examples per task from *held-out* question frames and entities, so no eval
+prompt occurs in the training corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from llmagentos.learning.corpus.classify import classify_task, desk_task, labelled_texts
+from llmagentos.learning.corpus.example import Example, Target
+from llmagentos.learning.corpus.maze import maze_task
+from llmagentos.learning.corpus.passages import qa_task, retrieval_task, summary_task
+from llmagentos.learning.corpus.pools import Split
+from llmagentos.learning.corpus.tools import SPECS, system_prompt
+from llmagentos.learning.corpus.tooltasks import (
+    calculator_task,
+    memory_task,
+    message_task,
+    order_task,
+    report_task,
+    weather_task,
+)
+
+Generator = Callable[[random.Random, Split], Example]
+
+TASKS: dict[str, tuple[Generator, float]] = {
+    "calculator": (calculator_task, 13),
+    "order": (order_task, 8),
+    "weather": (weather_task, 5),
+    "memory": (memory_task, 7),
+    "retrieval": (retrieval_task, 8),
+    "message": (message_task, 5),
+    "report": (report_task, 3),
+    "maze": (maze_task, 10),
+    "qa": (qa_task, 16),
+    "summary": (summary_task, 7),
+    "classify": (classify_task, 12),
+    "desk": (desk_task, 6),
+}
+"""Task name → (generator, weight in the training mixture)."""
+
+
+def generate(n: int, seed: int = 0, split: Split = "train") -> list[Example]:
+    """`n` examples drawn from the task mixture; the same `(n, seed, split)` gives the same list."""
+    rng = random.Random(f"corpus:{seed}:{split}")
+    names = list(TASKS)
+    weights = [TASKS[name][1] for name in names]
+    return [TASKS[name][0](rng, split) for name in rng.choices(names, weights, k=n)]
+
+
+def eval_set(seed: int = 0, per_task: int = 40) -> list[Example]:
+    """`per_task` held-out examples of every task, in task order."""
+    out: list[Example] = []
+    for name, (make, _) in TASKS.items():
+        rng = random.Random(f"eval:{seed}:{name}")
+        out.extend(make(rng, "eval") for _ in range(per_task))
+    return out
+
+
+def user_prompts(examples: Iterable[Example]) -> set[str]:
+    """The user messages of `examples` (to check that eval prompts are not in training)."""
+    return {m["content"] for ex in examples for m in ex.messages if m["role"] == "user"}
+
+
+def write_jsonl(examples: Iterable[Example], path: Path) -> int:
+    """Write examples as JSON lines of `{"task", "messages", "tools"}`; returns the count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", encoding="utf-8") as f:
+        for ex in examples:
+            f.write(json.dumps(ex.to_json(), ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def export(root: Path, examples: int, seed: int = 0) -> tuple[int, int]:
+    """Write `train.jsonl`, `eval.jsonl` (chat) and `{sentiment,intent}.{train,eval}.jsonl`
+    (labelled texts) under `root`; returns the train and eval conversation counts."""
+    n = write_jsonl(generate(examples, seed, "train"), root / "train.jsonl")
+    m = write_jsonl(eval_set(seed), root / "eval.jsonl")
+    splits: tuple[tuple[Split, int], ...] = (("train", 2000), ("eval", 400))
+    for task in ("sentiment", "intent"):
+        for split, count in splits:
+            rows = labelled_texts(seed, count, split, task)
+            with (root / f"{task}.{split}.jsonl").open("w", encoding="utf-8") as f:
+                f.writelines(json.dumps({"text": t, "label": lab}) + "\n" for t, lab in rows)
+    return n, m
+
+
+__all__ = [
+    "SPECS",
+    "TASKS",
+    "Example",
+    "Target",
+    "eval_set",
+    "export",
+    "generate",
+    "labelled_texts",
+    "system_prompt",
+    "user_prompts",
+    "write_jsonl",
+]

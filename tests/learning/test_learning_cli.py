@@ -1,0 +1,128 @@
+"""`llmagentos model ...`: train, fine-tune, eval, list, corpus — through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from llmagentos.cli.main import main
+
+pytest.importorskip("transformers")
+
+SMALL = ["--steps", "4", "--batch-size", "4", "--seq-len", "32", "--seed", "1"]
+
+
+def cli(*args: str) -> Result:
+    return CliRunner().invoke(main, ["model", *args], catch_exceptions=False)
+
+
+def test_corpus_list_and_causal_training(tmp_path: Path, texts: list[str]) -> None:
+    out = tmp_path / "corpus"
+    result = cli("corpus", str(out), "--examples", "30")
+    assert result.exit_code == 0, result.output
+    assert len((out / "train.jsonl").read_text().splitlines()) == 30
+    assert (out / "intent.eval.jsonl").exists() and (out / "eval.jsonl").exists()
+
+    (tmp_path / "docs.txt").write_text("\n\n".join(texts))
+    shape = ["--hidden-size", "32", "--layers", "2", "--heads", "2", "--vocab-size", "300"]
+    result = cli(
+        "train", "causal", "--corpus", str(tmp_path / "docs.txt"), "--name", "lm", *shape, *SMALL
+    )
+    assert result.exit_code == 0, result.output
+    assert "perplexity" in result.output
+    listed = json.loads(cli("list", "--json").output)
+    assert [(m["name"], m["kind"], m["source"]) for m in listed if m["source"] == "user"] == [
+        ("lm", "causal-lm", "user")
+    ]
+
+
+def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_text("\n\n")
+    result = cli("train", "masked", "--corpus", str(tmp_path / "empty.txt"), "--name", "b")
+    assert result.exit_code == 1
+    assert "holds no text" in result.output and "Traceback" not in result.output
+    result = cli("eval", "ghost")
+    assert result.exit_code == 1 and "no model named 'ghost'" in result.output
+
+
+def test_classifier_finetune_then_eval(tmp_path: Path) -> None:
+    from llmagentos.learning import corpus
+
+    for split, n in (("train", 120), ("eval", 30)):
+        rows = corpus.labelled_texts(0, n, split, "sentiment")
+        (tmp_path / f"{split}.jsonl").write_text(
+            "".join(json.dumps({"text": t, "label": lab}) + "\n" for t, lab in rows)
+        )
+    result = cli(
+        "finetune",
+        "classify",
+        "--data",
+        str(tmp_path / "train.jsonl"),
+        "--name",
+        "senti",
+        "--eval-data",
+        str(tmp_path / "eval.jsonl"),
+        "--steps",
+        "6",
+        "--lr",
+        "1e-3",
+    )
+    assert result.exit_code == 0, result.output
+    assert "macro F1" in result.output
+    result = cli(
+        "eval",
+        "senti",
+        "--data",
+        str(tmp_path / "eval.jsonl"),
+        "--json",
+        str(tmp_path / "fig.json"),
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "fig.json").read_text())["support"] == 30
+
+
+def test_chat_finetune_then_eval(tmp_path: Path, chat_base: Path) -> None:
+    from llmagentos.learning import corpus
+
+    corpus.write_jsonl(corpus.generate(24, seed=4), tmp_path / "chat.jsonl")
+    result = cli(
+        "finetune",
+        "chat",
+        "--data",
+        str(tmp_path / "chat.jsonl"),
+        "--base",
+        str(chat_base),
+        "--name",
+        "chatty",
+        "--steps",
+        "2",
+        "--batch-size",
+        "4",
+    )
+    assert result.exit_code == 0, result.output
+    result = cli("eval", "chatty", "--per-task", "1", "--json", str(tmp_path / "e.json"))
+    assert result.exit_code == 0, result.output
+    figures = json.loads((tmp_path / "e.json").read_text())
+    assert 0.0 <= figures["tool_call_valid_rate"] <= 1.0 and "per_task" in figures
+
+
+def test_the_builtin_recipe_end_to_end_on_a_toy_scale(tmp_path: Path) -> None:
+    from llmagentos.learning.builtin import BuiltinRecipe, train_builtin
+    from llmagentos.learning.config import CausalConfig, TrainConfig
+
+    tc = TrainConfig(steps=2, batch_size=2, seq_len=512, warmup_steps=1, eval_every=2)
+    recipe = BuiltinRecipe(
+        examples=200,
+        vocab_size=800,
+        pretrain=tc,
+        sft=tc,
+        eval_per_task=1,
+        model=CausalConfig(hidden_size=32, layers=1, heads=2),
+    )
+    done = train_builtin("toy", recipe=recipe)
+    assert done.path.name == "toy" and (done.path / "chat_template.jinja").exists()
+    assert set(done.evaluation) >= {"tool_call_valid_rate", "classifier_accuracy", "per_task"}
+    assert json.loads((done.path / "llmagentos.json").read_text())["recipe"]["examples"] == 200

@@ -1,0 +1,89 @@
+"""The generated corpus: deterministic, held-out eval prompts, and every target parses."""
+
+from __future__ import annotations
+
+import json
+
+from llmagentos.learning import corpus
+from llmagentos.learning.corpus import pools
+from llmagentos.learning.corpus.maze import best_move, good_moves
+from llmagentos.learning.corpus.tools import SPECS, system_prompt
+from llmagentos.llm.toolcalls import parse_model_output
+from llmagentos.sdk.react import DEFAULT_SYSTEM, describe_tools
+from llmagentos.tools import calculator
+
+
+def test_same_seed_same_corpus_other_seed_other_corpus() -> None:
+    a = [e.to_json() for e in corpus.generate(300, seed=1)]
+    b = [e.to_json() for e in corpus.generate(300, seed=1)]
+    c = [e.to_json() for e in corpus.generate(300, seed=2)]
+    assert a == b
+    assert a != c
+
+
+def test_every_task_is_in_the_mixture() -> None:
+    tasks = {e.task for e in corpus.generate(600, seed=0)}
+    assert {"calculator", "order", "qa", "retrieval", "summary", "maze", "desk"} <= tasks
+    assert {"classify_sentiment", "classify_intent"} <= tasks
+
+
+def test_eval_prompts_are_not_in_the_training_corpus() -> None:
+    train = corpus.generate(6000, seed=0)
+    held = corpus.eval_set(seed=0, per_task=30)
+    assert not corpus.user_prompts(held) & corpus.user_prompts(train)
+    # Held-out entities never occur in training text either.
+    text = " ".join(m["content"] for e in train for m in e.messages)
+    for pool in (pools.PLACES, pools.PRODUCTS, pools.PEOPLE, pools.COMPANIES):
+        assert not [name for name in pool.held_out if name in text]
+
+
+def test_assistant_turns_parse_as_the_react_agent_parses_them() -> None:
+    for example in corpus.generate(800, seed=3):
+        for _, message, target in example.turns():
+            parsed = parse_model_output(message["content"])
+            if target.tool is not None:
+                assert [c.name for c in parsed.tool_calls] == [target.tool]
+                assert json.loads(parsed.tool_calls[0].arguments) == target.arguments
+                assert target.tool in example.tools
+            elif target.react:
+                assert parsed.answer is not None and not parsed.tool_calls
+            if target.fact and target.kind in ("answer", "summary"):
+                answer = parsed.answer if target.react else message["content"]
+                assert answer is not None and target.fact.lower() in answer.lower()
+
+
+def test_system_prompt_is_the_react_agents_own() -> None:
+    expected = DEFAULT_SYSTEM.replace("{tools}", describe_tools((calculator.spec,)))
+    assert system_prompt(["calculator"]) == expected
+    assert SPECS["calculator"] == calculator.spec
+
+
+def test_calculator_targets_match_the_real_tool() -> None:
+    for example in corpus.generate(400, seed=5):
+        if example.task == "calculator":
+            call, answer = example.targets
+            assert call.arguments is not None
+            result = calculator(call.arguments["expression"])
+            assert answer.fact == json.dumps(result)
+
+
+def test_maze_moves_get_closer_to_the_goal() -> None:
+    assert good_moves(1, 1, (3, 1), ["up", "down", "left"]) == ["down"]
+    assert best_move(1, 1, (3, 3), ["right", "down"]) == "down"
+    assert best_move(2, 2, (0, 0), ["left", "up"]) == "up"
+    for example in corpus.generate(300, seed=4):
+        if example.task == "maze":
+            (target,) = example.targets
+            assert target.good_moves
+
+
+def test_labelled_texts_cover_every_label() -> None:
+    rows = corpus.labelled_texts(0, 300, "train", "intent")
+    assert {label for _, label in rows} == {
+        "order_status",
+        "refund",
+        "cancel_order",
+        "complaint",
+        "greeting",
+    }
+    assert rows == corpus.labelled_texts(0, 300, "train", "intent")
