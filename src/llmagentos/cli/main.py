@@ -386,3 +386,4 @@ def _check_demo_dir(path: Path) -> None:
 __all__ = ["main"]
 main.add_command(__import__("llmagentos.cli.model", fromlist=["model"]).model)
 __import__("llmagentos.cli.serve", fromlist=["register"]).register(main)
+main.add_command(__import__("llmagentos.cli.apps", fromlist=["app"]).app)

@@ -5,12 +5,14 @@
   `Reinforce.from_prior`.
 - `PriorPolicy`: acts by a fixed prior (the LLM-only and the random policies).
 - `llm_prior`: a model's move preferences per maze state, through `ctx.chat`.
-- `train` / `evaluate` / `run_episode`: loops over a Gymnasium environment.
+- `train` / `evaluate` / `run_episode`: loops over a Gymnasium environment in-process;
+  `train_in` / `act_episode`: the same through the kernel (`EnvClient`, one syscall a step).
 - `Episode`, `save_policy`, `load_policy`, `record_episode`, `relearn`: learning from
   per-step feedback kept in storage.
 - `make_sb3`: Stable-Baselines3 DQN/PPO/A2C when the `sb3` extra is installed.
 """
 
+from llmagentos.learning.rl.acting import act_episode, train_in
 from llmagentos.learning.rl.feedback import (
     Episode,
     Transition,
@@ -31,9 +33,17 @@ from llmagentos.learning.rl.prior import (
 from llmagentos.learning.rl.reinforce import Reinforce
 from llmagentos.learning.rl.sb3 import make_sb3
 from llmagentos.learning.rl.tabular import QLearning
-from llmagentos.learning.rl.train import EpisodeStats, TrainingReport, evaluate, run_episode, train
+from llmagentos.learning.rl.train import (
+    Convergence,
+    EpisodeStats,
+    TrainingReport,
+    evaluate,
+    run_episode,
+    train,
+)
 
 __all__ = [
+    "Convergence",
     "Episode",
     "EpisodeStats",
     "Learner",
@@ -43,6 +53,7 @@ __all__ = [
     "Reinforce",
     "TrainingReport",
     "Transition",
+    "act_episode",
     "check_prior",
     "evaluate",
     "heuristic_maze_model",
@@ -57,5 +68,6 @@ __all__ = [
     "save_policy",
     "state_prompt",
     "train",
+    "train_in",
     "uniform_prior",
 ]

@@ -1,8 +1,8 @@
 """Training and evaluation loops over a Gymnasium environment with integer observations.
 
 These run in-process (a simulator the agent owns: the benchmark, or an agent's own
-planning). An agent acting through the kernel runs the same `Learner` methods around
-`EnvClient` steps instead; see `llmagentos.apps.maze_solver`.
+planning). An agent acting through the kernel uses `llmagentos.learning.rl.acting`,
+the same loop with every step a system call.
 """
 
 from __future__ import annotations
@@ -62,6 +62,28 @@ def run_episode(
             return EpisodeStats(steps, total, bool(terminated))
 
 
+class Convergence:
+    """The early-stopping rule both training loops use: stop once the greedy policy has
+    reached the goal in the same number of steps at `patience` checks in a row. It needs
+    no knowledge of the optimum, only the agent's own greedy rollouts."""
+
+    def __init__(self, patience: int = 3) -> None:
+        if patience < 1:
+            raise InvalidArgument("patience must be positive")
+        self.patience = patience
+        self.streak = 0
+        self.last: int | None = None
+
+    def observe(self, probe: EpisodeStats) -> bool:
+        """Note a greedy rollout; True when training may stop."""
+        if probe.success and probe.steps == self.last:
+            self.streak += 1
+        else:
+            self.streak = 1 if probe.success else 0
+        self.last = probe.steps if probe.success else None
+        return self.streak >= self.patience
+
+
 def train(
     env: Any,
     agent: Learner,
@@ -72,30 +94,21 @@ def train(
     patience: int = 3,
     on_episode: Callable[[int, EpisodeStats], None] | None = None,
 ) -> TrainingReport:
-    """Train for up to `episodes`; stop early once the greedy policy has reached the goal
-    with the same number of steps at `patience` checks in a row (one every `check_every`
-    episodes). The check needs no knowledge of the optimum, only the agent's own rollouts.
-    """
-    if episodes < 1 or check_every < 1 or patience < 1:
-        raise InvalidArgument("episodes, check_every and patience must be positive")
+    """Train for up to `episodes`, checking `Convergence` every `check_every` episodes."""
+    if episodes < 1 or check_every < 1:
+        raise InvalidArgument("episodes and check_every must be positive")
     rng = np.random.default_rng(seed)
-    steps, streak, last = 0, 0, None
+    steps, converged = 0, Convergence(patience)
     for episode in range(1, episodes + 1):
         stats = run_episode(env, agent, rng)
         steps += stats.steps
         if on_episode is not None:
             on_episode(episode, stats)
-        if episode % check_every:
-            continue
-        probe = run_episode(env, agent, rng, learn=False, greedy=True)
-        if probe.success and probe.steps == last:
-            streak += 1
-        else:
-            streak = 1 if probe.success else 0
-        last = probe.steps if probe.success else None
-        if streak >= patience:
-            return TrainingReport(episode, steps, "converged", last)
-    return TrainingReport(episodes, steps, "budget", last)
+        if episode % check_every == 0 and converged.observe(
+            run_episode(env, agent, rng, learn=False, greedy=True)
+        ):
+            return TrainingReport(episode, steps, "converged", converged.last)
+    return TrainingReport(episodes, steps, "budget", converged.last)
 
 
 def evaluate(

@@ -1,0 +1,1 @@
+"""Classifier and translator agents cooperating through messages (the seeds' example)."""

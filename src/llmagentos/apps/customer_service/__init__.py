@@ -1,0 +1,1 @@
+"""The customer service app: FAQ answers from long-term memory, order lookups, escalation."""

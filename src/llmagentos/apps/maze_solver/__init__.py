@@ -1,0 +1,1 @@
+"""The maze solver app: LLM planning plus reinforcement learning, acting through syscalls."""

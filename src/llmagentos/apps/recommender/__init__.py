@@ -1,0 +1,1 @@
+"""The recommender: a user's history in long-term memory, turned into recommendations."""

@@ -1,0 +1,1 @@
+"""The sentiment monitor: news items -> sentiment agent -> alert agent, over pub/sub topics."""

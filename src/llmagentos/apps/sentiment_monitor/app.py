@@ -1,0 +1,109 @@
+"""A news stream scored by one agent and watched by another, all on pub/sub topics.
+
+- The *feed* (the app's process) publishes news items on `news`.
+- The *analyst* subscribes to `news`, asks the model for each headline's sentiment and
+  publishes the scored item on `sentiment`.
+- The *alerter* subscribes to `sentiment`, keeps a running score per company and, when
+  an item about the watched company is negative, publishes an alert on `alerts` and
+  keeps it in the app's storage.
+Each agent holds only the topics it needs; a crash mid-stream loses no item.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from llmagentos.kernel.context import ProcessContext
+from llmagentos.kernel.syscalls import Capabilities
+
+END = {"type": "end"}
+SCORES = {"positive": 1.0, "neutral": 0.0, "negative": -1.0}
+NAMESPACE = "app/sentiment_monitor"
+_LABEL = re.compile("|".join(SCORES))
+
+NEWS = [
+    {"company": "ACME", "headline": "ACME posts record profits as demand for robots grows"},
+    {"company": "Globex", "headline": "Globex shares rise after strong quarter"},
+    {"company": "ACME", "headline": "ACME recalls 40,000 vacuum robots over battery fires"},
+    {"company": "Initech", "headline": "Initech moves its headquarters to Austin"},
+    {"company": "ACME", "headline": "ACME shares plunge as regulators open a probe"},
+    {"company": "Globex", "headline": "Globex faces lawsuit over data leak"},
+    {"company": "ACME", "headline": "ACME names a new chief financial officer"},
+]
+
+
+def sentiment_prompt(headline: str) -> str:
+    return f"Sentiment of this text, positive, negative or neutral: {headline}"
+
+
+async def analyst(ctx: ProcessContext, feed: int) -> int:
+    """Score every news item; publish it on `sentiment`."""
+    await ctx.subscribe("news")
+    await ctx.send(feed, "ready")
+    scored = 0
+    while True:
+        env = await ctx.receive(timeout=120, topic="news")
+        if env is None or env.payload == END:
+            await ctx.publish("sentiment", END)
+            return scored
+        reply = await ctx.chat(sentiment_prompt(env.payload["headline"]), max_tokens=8)
+        found = _LABEL.search(reply.text.lower())
+        label = found.group(0) if found else "neutral"
+        await ctx.publish("sentiment", {**env.payload, "label": label, "score": SCORES[label]})
+        scored += 1
+
+
+async def alerter(ctx: ProcessContext, feed: int, watch: str) -> list[dict[str, Any]]:
+    """Raise an alert for each negative item about `watch`; returns the alerts."""
+    await ctx.subscribe("sentiment")
+    await ctx.send(feed, "ready")
+    totals: dict[str, list[float]] = {}
+    alerts: list[dict[str, Any]] = []
+    while True:
+        env = await ctx.receive(timeout=120, topic="sentiment")
+        if env is None or env.payload == END:
+            await ctx.kv_put("alerts", alerts, NAMESPACE)
+            return alerts
+        item = env.payload
+        history = totals.setdefault(item["company"], [])
+        history.append(item["score"])
+        if item["company"] == watch and item["label"] == "negative":
+            alert = {
+                "company": watch,
+                "headline": item["headline"],
+                "running_score": round(sum(history) / len(history), 2),
+            }
+            alerts.append(alert)
+            await ctx.publish("alerts", alert)
+            ctx.log(f"ALERT {watch}: {item['headline']}")
+
+
+async def main(
+    ctx: ProcessContext, watch: str = "ACME", items: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """Stream `items` (sample news when not given) past the analyst and the alerter."""
+    news = items if items is not None else NEWS
+    back = (str(ctx.pid),)
+    a_pid = await ctx.spawn(
+        alerter,
+        {"feed": ctx.pid, "watch": watch},
+        name="alerter",
+        capabilities=Capabilities(
+            tools=(), spawn=False, peers=back, topics=("sentiment", "alerts")
+        ),
+    )
+    s_pid = await ctx.spawn(
+        analyst,
+        {"feed": ctx.pid},
+        name="analyst",
+        capabilities=Capabilities(tools=(), spawn=False, peers=back, topics=("news", "sentiment")),
+    )
+    for _ in range(2):  # both have subscribed: nothing published from here on is missed
+        await ctx.receive(timeout=60)
+    for item in news:
+        await ctx.publish("news", item)
+    await ctx.publish("news", END)
+    scored = (await ctx.wait(s_pid)).result
+    alerts = (await ctx.wait(a_pid)).result
+    return {"watch": watch, "scored": scored, "alerts": alerts}

@@ -1,0 +1,135 @@
+"""Every bundled app end to end: a real kernel, real SQLite, the app's offline double."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmagentos.apps import AppStore, choose_model, run_app
+from llmagentos.apps.runner import AppRun
+from llmagentos.errors import LLMAgentOSError
+from llmagentos.kernel.kernel import Kernel
+from llmagentos.memory.manager import MemoryConfig
+from llmagentos.records import replace
+
+HASHED = {"memory": MemoryConfig(embedder="hash")}  # no model download in tests
+
+
+async def run(name: str, state: Path, args: dict[str, Any] | None = None, **kw: Any) -> AppRun:
+    kw.setdefault("model", "offline")
+    outcome = await run_app(name, args, state_dir=state, kernel_options=HASHED, **kw)
+    assert outcome.status.state == "done", outcome.status.error
+    return outcome
+
+
+def journal(state: Path, sql: str = "SELECT kind, call FROM journal") -> list[Any]:
+    with sqlite3.connect(state / "os.db") as db:
+        return db.execute(sql).fetchall()
+
+
+async def test_summarizer_keeps_the_seeds_api(tmp_path: Path) -> None:
+    text = (
+        "The council approved the cycling plan. The plan adds forty kilometres of lanes."
+        " Shops asked for parking."
+    )
+    out = (await run("summarizer", tmp_path, {"texts": [text, "One sentence only."]})).status.result
+    assert out["summaries"] == ["The plan adds forty kilometres of lanes.", "One sentence only."]
+    calls = [json.loads(c) for k, c in journal(tmp_path) if k == "llm"]
+    assert calls[0]["request"]["messages"][0]["content"].startswith("Summarize this text: ")
+    assert calls[0]["request"]["max_tokens"] == 100  # summarize(text) -> generate_text(.., 100)
+
+
+async def reject_every_approval(kernel: Kernel, until: asyncio.Future[Any]) -> None:
+    while not until.done():
+        for pending in kernel.approvals.list("pending"):
+            kernel.approvals.decide(pending.id, False, by="test", note="not today")
+        await asyncio.sleep(0.02)
+
+
+async def test_customer_service_answers_looks_up_and_escalates(tmp_path: Path) -> None:
+    questions = [
+        "Where is my order T-7781?",
+        "Do you ship abroad?",
+        "I want a refund, the blender arrived broken.",
+        "Where is order Z-0000?",
+    ]
+    out = await run("customer_service", tmp_path, {"questions": questions}, approve=True)
+    answers = out.status.result["answers"]
+    assert answers[0]["text"] == "Order T-7781 is out for delivery. Expected delivery: March 14."
+    assert "We ship to all EU countries" in answers[1]["text"]
+    assert answers[2]["intent"] == "refund" and "ticket #1" in answers[2]["text"]
+    assert "could not find that order" in answers[3]["text"]
+    assert out.status.result["faq_loaded"] == 8
+    with sqlite3.connect(AppStore(tmp_path).data("customer_service").path("orders.db")) as db:
+        assert db.execute("SELECT count(*) FROM escalations").fetchone()[0] == 1
+    # The FAQ is in long-term memory now: a second run does not load it again, and a
+    # person who rejects the escalation gets a polite answer, not a crash.
+    again = await run(
+        "customer_service",
+        tmp_path,
+        {"questions": ["Can I get my money back?"]},
+        model="offline",
+        display=reject_every_approval,
+    )
+    assert again.status.result["faq_loaded"] == 0
+    assert "could not hand this to a colleague" in again.status.result["answers"][0]["text"]
+
+
+async def test_maze_solver_learns_the_shortest_path_and_keeps_its_policy(tmp_path: Path) -> None:
+    args = {"size": 7, "maze_seed": 3, "loops": 0.2, "episodes": 200}
+    first = (await run("maze_solver", tmp_path, args)).status.result
+    assert first["success"] and first["steps_over_optimal"] <= 1.05
+    assert first["model_questions"] == first["model_answers_understood"] > 0
+    assert first["stopped"] == "converged" and not first["reloaded_policy"]
+    steps = [c for k, c in journal(tmp_path) if k == "tool" and '"env_step"' in c]
+    assert len(steps) >= first["train_steps"] + first["steps"]  # every move was a syscall
+    second = (await run("maze_solver", tmp_path, args)).status.result
+    assert second["reloaded_policy"] and second["model_questions"] == 0
+    assert second["steps"] == first["steps"] and second["runs"] == 2
+
+
+async def test_classifier_and_translator_cooperate_through_messages(tmp_path: Path) -> None:
+    texts = ["I love this lamp.", "The kettle broke after two days.", "It came in a box."]
+    out = (await run("classify_translate", tmp_path, {"texts": texts})).status.result
+    assert [r["label"] for r in out["results"]] == ["positive", "negative", "neutral"]
+    assert out["results"][0]["translation"] == "Je adore ce lampe."
+    assert out["handled"] == [3, 3]
+    sends = journal(tmp_path, "SELECT pid, call FROM journal WHERE kind = 'ipc'")
+    assert len({pid for pid, _ in sends}) == 3  # coordinator, classifier, translator
+
+
+async def test_sentiment_monitor_raises_alerts_on_the_watched_company(tmp_path: Path) -> None:
+    items = [
+        {"company": "ACME", "headline": "ACME profits surge"},
+        {"company": "Globex", "headline": "Globex shares plunge"},
+        {"company": "ACME", "headline": "ACME faces fraud probe"},
+    ]
+    out = (await run("sentiment_monitor", tmp_path, {"items": items})).status.result
+    assert out["scored"] == 3
+    assert [a["headline"] for a in out["alerts"]] == ["ACME faces fraud probe"]
+    assert out["alerts"][0]["running_score"] == 0.0
+
+
+async def test_recommender_remembers_history_and_recommends_unseen_items(tmp_path: Path) -> None:
+    args = {"user": "bo", "history": ["the-hobbit", "earthsea"], "k": 2}
+    out = (await run("recommender", tmp_path, args)).status.result
+    picks = [r["id"] for r in out["recommendations"]]
+    assert len(picks) == 2 and not set(picks) & {"the-hobbit", "earthsea"}
+    assert out["liked"] == ["The Hobbit", "A Wizard of Earthsea"]
+    more = await run("recommender", tmp_path, {**args, "history": ["mistborn"]})
+    assert more.status.result["liked"] == ["The Hobbit", "A Wizard of Earthsea", "Mistborn"]
+    assert "mistborn" not in [r["id"] for r in more.status.result["recommendations"]]
+
+
+def test_a_default_model_that_cannot_load_falls_back_to_the_double_with_a_note() -> None:
+    manifest = replace(AppStore(".").get("summarizer").manifest, model="builtin:no-such-model")
+    name, backend, note = choose_model(manifest, None)
+    assert name == "offline" and backend.name == "summarizer-offline"
+    assert note is not None and "builtin:no-such-model is not available" in note
+    with pytest.raises(LLMAgentOSError, match="no-such-model"):
+        choose_model(manifest, "builtin:no-such-model")  # asked for by name: no fallback
