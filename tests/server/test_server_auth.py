@@ -64,7 +64,7 @@ def test_keys_are_stored_hashed_and_can_be_revoked(served: Served) -> None:
     db = Path(served.kernel.config.db_path)
     with sqlite3.connect(db) as conn:
         dump = "\n".join(conn.iterdump())
-    assert token not in dump and token.split("_")[2] not in dump
+    assert token not in dump and token.split("_", 2)[2] not in dump
     ci = served.client(token)
     assert ci.get("/api/processes").status_code == 200
     assert admin.post("/api/keys/ci/revoke").json()["revoked"] is True
@@ -143,5 +143,20 @@ def test_cors_is_off_unless_configured(tmp_path: Path, origins: tuple[str, ...])
             headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"},
         )
         assert "access-control-allow-origin" not in evil.headers
+    finally:
+        gen.close()
+
+
+def test_the_spec_needs_a_key_unless_docs_are_public(served: Served, tmp_path: Path) -> None:
+    spec = served.client().get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["APIKey"]["scheme"] == "bearer"
+    assert "/v1/chat/completions" in spec["paths"] and "/api/processes" in spec["paths"]
+    assert httpx.get(served.url + "/docs").status_code == 404
+    gen = served_iter(tmp_path / "s", config=ServerConfig(access_log=False, public_docs=True))
+    public = next(gen)
+    try:
+        assert httpx.get(public.url + "/openapi.json").status_code == 200
+        assert "swagger" in httpx.get(public.url + "/docs").text.lower()
+        assert httpx.get(public.url + "/api/processes").status_code == 401
     finally:
         gen.close()

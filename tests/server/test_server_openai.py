@@ -212,3 +212,21 @@ def test_stream_events_match_the_documented_chunk_schema(served: Served) -> None
     assert any(e.choices and e.choices[0].logprobs is not None for e in events)
     assert events[-1].choices == [] and events[-1].usage is not None
     assert len({e.id for e in events}) == 1
+
+
+def test_a_new_keys_first_requests_may_come_at_once(served: Served) -> None:
+    token = served.key("burst", ["operate"])
+    body = {"model": "latency", "messages": USER, "stream": True, "max_tokens": 3}
+    statuses: list[int] = []
+
+    def first() -> None:
+        with served.client(token).stream("POST", "/v1/chat/completions", json=body) as r:
+            r.read()
+            statuses.append(r.status_code)
+
+    threads = [threading.Thread(target=first) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert statuses == [200] * 8

@@ -132,7 +132,15 @@ def serve(
         click.echo(token)
         click.echo(f"dashboard with this key: {base}/dashboard#key={token}", err=True)
     # log_config=None: uvicorn keeps the handlers `jsonlog.configure` installed.
-    run_server(app, host, port, log_level="warning", access_log=False, log_config=None)
+    run_server(
+        app,
+        host,
+        port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+        limit_concurrency=server_config.max_connections,
+    )
 
 
 def _admin_key(db_path: str) -> str | None:

@@ -16,6 +16,7 @@ class ServerConfig:
     public_docs: bool = False  # True: /docs and /openapi.json without a key
     max_body_bytes: int = 4 * 1024 * 1024
     body_timeout_s: float = 15.0  # a client slower than this between body chunks gets 408
+    max_connections: int = 1024  # beyond this, new requests get 503 (uvicorn's limit)
     sse_heartbeat_s: float = 15.0
     sample_interval_s: float = 1.0  # token series and batch-size sampling
     series_points: int = 600

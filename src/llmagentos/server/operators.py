@@ -58,16 +58,13 @@ class OperatorPool:
 
     async def process(self, key: ApiKey) -> Process:
         """The key's live operator process (a new one if it has none or it ended)."""
-        pid = self._pids.get(key.name)
-        if pid is not None:
-            proc = self.kernel.get(pid)
-            if not proc.state.terminal:
+        proc = await self._live(key.name)
+        if proc is not None:
+            return proc
+        async with self._locks.setdefault(key.name, asyncio.Lock()):
+            proc = await self._live(key.name)
+            if proc is not None:
                 return proc
-        lock = self._locks.setdefault(key.name, asyncio.Lock())
-        async with lock:
-            pid = self._pids.get(key.name)
-            if pid is not None and not self.kernel.get(pid).state.terminal:
-                return self.kernel.get(pid)
             await self._flush_one(key.name)
             self.register(key.name)
             fresh = self.keys.get(key.name)  # usage may have grown since the key was cached
@@ -79,11 +76,26 @@ class OperatorPool:
             )
             self._pids[key.name] = pid
             self._reported[key.name] = 0
-            # Calls are made once the program runs: the kernel moves a process between
-            # running and waiting around its calls, which a process still "ready" cannot do.
-            running = self._running[pid] = asyncio.Event()
+            self._running[pid] = asyncio.Event()
+            live = await self._live(key.name)
+            assert live is not None
+            return live
+
+    async def _live(self, name: str) -> Process | None:
+        """The key's operator once its program runs, or None when it has none or it ended.
+
+        Calls are made only once the program runs: the kernel moves a process between
+        running and waiting around its calls, which a process still "ready" cannot do."""
+        pid = self._pids.get(name)
+        if pid is None:
+            return None
+        proc = self.kernel.get(pid)
+        if proc.state.terminal:
+            return None
+        running = self._running.get(pid)
+        if running is not None and not running.is_set():
             await asyncio.wait_for(running.wait(), 30)
-            return self.kernel.get(pid)
+        return proc
 
     async def context(self, key: ApiKey) -> ProcessContext:
         return ProcessContext(self.kernel, await self.process(key))

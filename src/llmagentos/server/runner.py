@@ -49,6 +49,8 @@ class ServerThread:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
+        # Open event streams would hold a stop for the full grace period of `serve`.
+        options.setdefault("timeout_graceful_shutdown", 1.0)
         self.port: int = self._sock.getsockname()[1]
         self._server = uvicorn.Server(_config(app, log_level, **options))
         self._thread: threading.Thread | None = None

@@ -9,7 +9,9 @@ const KIND_COLORS = {
   llm: "#4fb3ff", tool: "#e6c35c", ipc: "#c678dd", storage: "#52c17a", memory: "#56b6c2",
   process: "#e5625c", clock: "#7d8794",
 };
-const state = { key: null, selected: null, last: null, timer: null, events: [], stream: null };
+const state = {
+  key: null, selected: null, last: null, timer: null, events: [], stream: null, eventsTimer: null,
+};
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -254,8 +256,19 @@ async function refresh() {
     }
   } catch (e) {
     setStatus(`error: ${e.message}`, false);
-    if (e.status === 401) { stop(); showLogin(); }
+    if (e.status === 401) { stop(); state.key = null; showLogin(); }
   }
+}
+
+function scheduleEvents(box) {
+  // A busy kernel emits hundreds of events a second: draw at most four times a second.
+  if (state.eventsTimer) return;
+  state.eventsTimer = setTimeout(() => {
+    state.eventsTimer = null;
+    box.replaceChildren(...state.events.map((e) => el("div", {},
+      `${new Date(e.ts * 1000).toLocaleTimeString()} ${e.type} pid ${e.pid} ${JSON.stringify(e.data)}`)));
+    box.scrollTop = box.scrollHeight;
+  }, 250);
 }
 
 async function followEvents() {
@@ -280,12 +293,9 @@ async function followEvents() {
           buf = buf.slice(cut + 2);
           const data = frame.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
           if (!data) continue;
-          const ev = JSON.parse(data);
-          state.events.push(ev);
+          state.events.push(JSON.parse(data));
           if (state.events.length > 60) state.events.shift();
-          box.replaceChildren(...state.events.map((e) => el("div", {},
-            `${new Date(e.ts * 1000).toLocaleTimeString()} ${e.type} pid ${e.pid} ${JSON.stringify(e.data)}`)));
-          box.scrollTop = box.scrollHeight;
+          scheduleEvents(box);
         }
       }
     } catch (e) {
@@ -296,7 +306,7 @@ async function followEvents() {
 }
 
 function stop() {
-  if (state.timer) clearInterval(state.timer);
+  if (state.timer) clearTimeout(state.timer);
   state.timer = null;
   if (state.stream) state.stream.abort();
 }
@@ -318,8 +328,13 @@ async function connect(key) {
     showLogin();
     return;
   }
-  await refresh();
-  state.timer = setInterval(refresh, 1000);
+  // Each refresh is scheduled when the previous one is done, so a slow server is never
+  // asked for a second snapshot while it is still building the first.
+  const loop = async () => {
+    await refresh();
+    if (state.key) state.timer = setTimeout(loop, 1000);
+  };
+  await loop();
   followEvents();
 }
 
