@@ -26,6 +26,8 @@ class Admission:
     default_model: str | None
 
     def _set_state(self, proc: Process, state: ProcessState) -> None:
+        if proc.state is ProcessState.SUSPENDED and not state.terminal:
+            return  # a call finishing while suspended must not release the hold
         proc.transition(state)
         if self.events.active:
             self.events.emit("state", proc.pid, state=str(state))

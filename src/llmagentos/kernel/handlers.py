@@ -195,7 +195,8 @@ async def stream_call(k: Kernel, proc: Process, call: sc.LLMCall) -> AsyncIterat
     seq = await k.enter(proc, call)
     name, backend, request, est, text = await prepared(k, proc, seq, call)
     resource = f"llm:{name}"
-    k._set_state(proc, ProcessState.WAITING)
+    if proc.state is ProcessState.RUNNING:
+        k._set_state(proc, ProcessState.WAITING)
     cid = await k.acquire(proc, resource, est)
     parts: list[str] = []
     last = StreamChunk(delta="")

@@ -400,7 +400,7 @@ class Kernel(Admission, Slots):
 
     async def resume(self, pid: int) -> None:
         proc = self.get(pid)
-        if proc.state is not ProcessState.SUSPENDED:
+        if proc.resumed.is_set() or proc.state.terminal:
             from llmagentos.errors import InvalidState
 
             raise InvalidState(f"process {pid} is {proc.state}, not suspended", pid=pid)
