@@ -103,7 +103,9 @@ async def test_bad_inputs_are_typed_errors(backend: LocalBackend) -> None:
 async def test_cancelling_a_call_frees_its_state(tiny_path: Path) -> None:
     b = LocalBackend(str(tiny_path), max_batch=2, prefix_cache=False, ignore_eos=True)
     try:
-        tasks = [asyncio.create_task(b.complete(ask(f"long {i}", max_tokens=400))) for i in range(3)]
+        tasks = [
+            asyncio.create_task(b.complete(ask(f"long {i}", max_tokens=400))) for i in range(3)
+        ]
         while (await b.stats()).generated_tokens < 6:
             await asyncio.sleep(0.01)
         for t in tasks:
@@ -152,3 +154,12 @@ def test_tool_calls_in_the_text_become_tool_calls() -> None:
     assert kept.message.tool_calls == () and kept.text == broken.text  # the agent sees it
     plain = to_response(ask("no tools"), 1, gen)
     assert plain.message.tool_calls == () and plain.text == text
+
+
+async def test_counting_never_refuses(backend: LocalBackend) -> None:
+    # The context manager counts messages one by one, empty assistant turns included.
+    lone = LLMRequest(messages=(Message("assistant", ""),))
+    assert backend.count_prompt_tokens(lone) > 0
+    assert backend.count_prompt_tokens(LLMRequest(messages=())) == 0
+    raw = LLMRequest(messages=(Message("user", ""),), raw_prompt=True)
+    assert backend.count_prompt_tokens(raw) == 0

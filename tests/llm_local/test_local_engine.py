@@ -206,3 +206,38 @@ def test_seeded_sampling_is_reproducible_in_any_batch(tiny: Any, make_core: Any)
     other = make_core()
     b = other.add(batch[0], SamplingParams(12, 1.0, 0.9, seed=12, ignore_eos=True))
     assert results(run_sync(other))[b].token_ids != first
+
+
+@pytest.mark.parametrize("policy", ["fifo", "las"])
+def test_short_calls_overtake_a_long_one_under_las(tiny: Any, make_core: Any, policy: str) -> None:
+    core = make_core(max_batch=1, policy=policy, min_steps=2)
+    batch = prompts(tiny.tokenizer, 3)
+    long = core.add(batch[0], SamplingParams(max_tokens=30, ignore_eos=True), Caller(pid=1))
+    for _ in range(3):
+        core.step()
+    short = [core.add(p, GREEDY, Caller(pid=2 + i)) for i, p in enumerate(batch[1:])]
+    order = [e.seq_id for e in run_sync(core) if e.result is not None]
+    if policy == "las":
+        assert order == [*short, long] and core.stats().preemptions == 1
+    else:
+        assert order == [long, *short] and core.stats().preemptions == 0
+    # The long generation lost nothing by waiting.
+    assert (
+        core.stats().computed_tokens == sum(map(len, batch)) - core.stats().cached_tokens + 29 + 22
+    )
+
+
+def test_waiting_on_a_shared_prefix_never_stalls_the_batch(tiny: Any, make_core: Any) -> None:
+    # Better-ranked short calls wait for the system prompt a long call is computing; the
+    # long call must still get the step's budget (this once stalled every step).
+    core = make_core(max_batch=4, max_batch_tokens=16, policy="las", prefix_block=4)
+    system = tiny.tokenizer.encode("system: you are an agent that calls tools. " * 3)
+    core.add([*system, 7], SamplingParams(max_tokens=20, ignore_eos=True), Caller(pid=1))
+    for pid in range(2, 8):
+        core.add([*system, pid], SamplingParams(max_tokens=3, ignore_eos=True), Caller(pid=pid))
+    for _ in range(400):
+        core.step()
+        if not core.has_work():
+            break
+    assert not core.has_work()
+    assert core.stats().cached_tokens >= 6 * (len(system) // 4) * 4

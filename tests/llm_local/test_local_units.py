@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from llmagentos.llm.local.batcher import Candidate, choose
+from llmagentos.llm.local.batcher import Candidate, choose, split_budget
 from llmagentos.llm.local.detok import TextTail
 from llmagentos.llm.local.prefix import PrefixIndex, block_hashes
 
@@ -20,26 +20,25 @@ def test_best_ranked_take_the_rows_and_losers_are_preempted() -> None:
         Candidate(3, (0.0,), 20),
         Candidate(4, (7.0,), 20),
     ]
-    choice = choose(cands, rows=2, token_budget=16)
-    assert choice.admit == (3,) and choice.preempt == (1,)
-    assert choice.chunks == {2: 1, 3: 15}  # the decoder first, the prompt gets the rest
+    choice = choose(cands, rows=2)
+    assert choice.preempt == (1,) and choice.rows == 1
+    assert choice.admit == (3, 1, 4)  # best first; the rest stand by in case 3 must wait
 
 
 def test_recently_admitted_sequences_keep_their_rows() -> None:
     cands = [Candidate(1, (5.0,), 1, running=True, steps=1), Candidate(2, (0.0,), 4)]
-    choice = choose(cands, rows=1, token_budget=8, min_steps=4)
-    assert choice.preempt == () and choice.admit == () and choice.chunks == {1: 1}
+    choice = choose(cands, rows=1, min_steps=4)
+    assert choice.preempt == () and choice.rows == 0
 
 
-def test_budget_splits_prefill_in_rank_order() -> None:
-    cands = [Candidate(i, (float(i),), 10) for i in range(4)]
-    choice = choose(cands, rows=4, token_budget=25)
-    assert choice.chunks == {0: 10, 1: 10, 2: 5, 3: 0}
+def test_budget_serves_decoders_then_prompts_in_rank_order() -> None:
+    running = [Candidate(i, (float(i),), 10) for i in range(4)] + [Candidate(9, (9.0,), 1)]
+    assert split_budget(running, 26) == {9: 1, 0: 10, 1: 10, 2: 5, 3: 0}
 
 
 def test_bad_limits() -> None:
     with pytest.raises(ValueError):
-        choose([], rows=4, token_budget=2)
+        choose([], rows=0)
 
 
 # -- prefix index -------------------------------------------------------------------------
@@ -98,3 +97,37 @@ def test_stop_strings_cut_the_text_and_are_never_released() -> None:
 def test_a_stop_prefix_at_the_end_is_released_when_generation_ends() -> None:
     out, tail = feed("abc EN", stop=("END",))
     assert not tail.stopped and "".join(out) == "abc EN" and out[-1] == "EN"
+
+
+# -- engine policy ------------------------------------------------------------------------
+
+
+def test_agent_las_ranks_by_service_plus_demand() -> None:
+    from llmagentos.kernel.scheduler import QueuedCall
+    from llmagentos.llm.local.policy import AgentLAS, engine_policy
+
+    las = AgentLAS()
+
+    def call(i: int, agent: str, est: int, at: float) -> QueuedCall:
+        return QueuedCall(
+            i, pid=i, program=agent, resource="engine", enqueued_at=at, est_tokens=est
+        )
+
+    def key(c: QueuedCall) -> tuple[float, ...]:
+        return las.flow_key(las.flow(c)) + las.call_key(c)
+
+    heavy, light, light2 = call(1, "h", 96, 0.0), call(2, "l", 16, 1.0), call(3, "l2", 16, 2.0)
+    for c in (heavy, light, light2):
+        las.on_enqueue(c)
+    assert sorted([heavy, light, light2], key=key) == [light, light2, heavy]
+    las.on_dispatch(heavy)
+    las.on_complete(heavy, 96)
+    again = call(4, "h", 16, 3.0)
+    las.on_enqueue(again)  # the heavy agent's next short call still waits behind the light ones
+    assert key(again) > key(light2)
+    newcomer = call(5, "new", 16, 4.0)
+    las.on_enqueue(newcomer)  # starts at the least active service (0 here), not below it
+    assert key(newcomer)[0] == 16
+    assert engine_policy("las")[1] and not engine_policy("las-program")[1]
+    with pytest.raises(ValueError, match="unknown engine policy"):
+        engine_policy("coinflip")

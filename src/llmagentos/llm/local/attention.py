@@ -43,23 +43,33 @@ class StepPlan:
     dec_pos: torch.Tensor  # [n_decode] the position each one writes
     high: int  # decode attends over rows [0, high)
     dense: bool  # dec_rows == arange(high): no scatter needed
-    dec_mask: torch.Tensor | None  # [high, 1, 1, length] True where a row may attend
+    dec_mask: torch.Tensor | None  # [high, 1, 1, length], 0 where a row may attend, else -inf
     prefills: list[Prefill]
 
 
-def decode_mask(rows: list[int], positions: list[int], high: int, device: torch.device):  # type: ignore[no-untyped-def]
+def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    # CPU sdpa runs about twice as fast with an additive float mask as with a boolean one.
+    return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill_(
+        ~allowed, float("-inf")
+    )
+
+
+def decode_mask(
+    rows: list[int], positions: list[int], high: int, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
     """Mask for batched decode: row r sees positions <= its own; idle rows see position 0."""
     last = torch.zeros(high, dtype=torch.long, device=device)
     last[torch.tensor(rows, device=device)] = torch.tensor(positions, device=device)
     length = max(positions) + 1
-    return (torch.arange(length, device=device)[None, :] <= last[:, None])[:, None, None, :]
+    allowed = torch.arange(length, device=device)[None, :] <= last[:, None]
+    return _additive(allowed, dtype)[:, None, None, :]
 
 
-def chunk_mask(start: int, n: int, device: torch.device) -> torch.Tensor | None:
+def chunk_mask(start: int, n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor | None:
     """Causal mask for `n` new tokens after `start` cached ones (None when `start` is 0)."""
     if start == 0:
         return None
-    return torch.ones(n, start + n, dtype=torch.bool, device=device).tril(start)
+    return _additive(torch.ones(n, start + n, dtype=torch.bool, device=device).tril(start), dtype)
 
 
 def attention(

@@ -97,8 +97,15 @@ class LocalBackend:
     # -- LLMBackend -------------------------------------------------------------------------
 
     def count_prompt_tokens(self, request: LLMRequest) -> int:
-        """The exact prompt length (the kernel uses it for token budgets)."""
-        return len(self._encode(request))
+        """The exact prompt length (for budgets and window fitting); never raises for
+        content: a message alone, even an empty one, counts what the template makes of it."""
+        hit = self._encoded.get(id(request))
+        if hit is not None and hit[0] is request:
+            return len(hit[1])
+        try:
+            return len(self._encode(request))
+        except InvalidArgument:
+            return len(render(self.tokenizer, request, check=False))
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
         """Generate an answer to `request`."""

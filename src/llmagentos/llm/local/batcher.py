@@ -1,21 +1,24 @@
 """The engine's pure step: which sequences hold batch rows this step, and how many tokens each.
 
 No tensors and no clock: the engine describes each sequence as a `Candidate` (its rank from
-the kernel's scheduling policy, the tokens it has left to compute before its next sample,
-whether it is running) and gets back a `StepChoice`. Tests drive it with plain records.
+the scheduling policy, the tokens it has left to compute before its next sample, whether
+it is running) and gets back plain records. Tests drive it with plain records.
 
-Rules, in order:
+Rules:
 1. A running sequence admitted fewer than `min_steps` steps ago keeps its row (no thrash).
 2. The other rows go to the best-ranked sequences, running or waiting; a running sequence
-   that loses its row is preempted (its KV is kept, see `kvcache`).
-3. Every decoder (one token left) gets its token; prefill chunks share what is left of
-   `token_budget` in rank order, so a long prompt cannot stall everyone's next token.
+   that loses its row is preempted (its KV is kept, see `kvmanager`). Waiting sequences
+   come best first, all of them: one the engine cannot admit yet (it waits for a prefix
+   another sequence is computing) leaves its row to the next.
+3. Once the engine knows who runs, `split_budget` gives every decoder (one token left) its
+   token and shares what is left of the step's token budget among prompt chunks in rank
+   order, so a long prompt cannot stall everyone's next token.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 Key = tuple[float, ...]
 
@@ -33,38 +36,44 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class StepChoice:
-    """What runs this step."""
+    """Who gives up a row, and who may take one."""
 
-    admit: tuple[int, ...] = ()  # waiting sequences that get a row, best first
-    preempt: tuple[int, ...] = ()  # running sequences that give theirs up
-    chunks: dict[int, int] = field(default_factory=dict)  # tokens per row holder (may be 0)
+    preempt: tuple[int, ...] = ()  # running sequences that give their rows up
+    admit: tuple[int, ...] = ()  # waiting sequences, best first, to fill `rows` free rows
+    rows: int = 0  # rows free for `admit` once the preempted have left
 
 
-def choose(
-    candidates: Sequence[Candidate], rows: int, token_budget: int, min_steps: int = 1
-) -> StepChoice:
-    """Pick rows and chunk sizes for one step; see the module docstring."""
-    if rows < 1 or token_budget < rows:
-        raise ValueError(f"need rows >= 1 and token_budget >= rows, got {rows}, {token_budget}")
-    kept = [c for c in candidates if c.running and c.steps < min_steps]
-    kept_ids = {c.seq_id for c in kept}
-    others = sorted(
-        (c for c in candidates if c.seq_id not in kept_ids), key=lambda c: (c.key, c.seq_id)
-    )
-    chosen = others[: max(rows - len(kept), 0)]
-    chosen_ids = {c.seq_id for c in chosen}
-    preempt = tuple(c.seq_id for c in others if c.running and c.seq_id not in chosen_ids)
-    admit = tuple(c.seq_id for c in chosen if not c.running)
-    holders = sorted([*kept, *chosen], key=lambda c: (c.key, c.seq_id))
+def _order(c: Candidate) -> tuple[Key, int]:
+    return (c.key, c.seq_id)
+
+
+def choose(candidates: Sequence[Candidate], rows: int, min_steps: int = 1) -> StepChoice:
+    """Pick preemptions and the admission order for one step; see the module docstring."""
+    if rows < 1:
+        raise ValueError(f"need rows >= 1, got {rows}")
+    kept = {c.seq_id for c in candidates if c.running and c.steps < min_steps}
+    others = sorted((c for c in candidates if c.seq_id not in kept), key=_order)
+    chosen = {c.seq_id for c in others[: max(rows - len(kept), 0)]}
+    preempt = tuple(c.seq_id for c in others if c.running and c.seq_id not in chosen)
+    running = sum(1 for c in candidates if c.running) - len(preempt)
+    # Everyone without a row, preempted ones included, in rank order: when a better one
+    # cannot be admitted yet, the next takes its row (maybe the one just preempted).
+    admit = tuple(c.seq_id for c in others if not (c.running and c.seq_id in chosen))
+    return StepChoice(preempt=preempt, admit=admit, rows=rows - running)
+
+
+def split_budget(running: Sequence[Candidate], token_budget: int) -> dict[int, int]:
+    """Tokens each running sequence computes this step (0: it waits for budget)."""
     chunks: dict[int, int] = {}
     left = token_budget
-    for c in holders:
+    ranked = sorted(running, key=_order)
+    for c in ranked:
         if c.todo == 1:
             chunks[c.seq_id] = 1
             left -= 1
-    for c in holders:
+    for c in ranked:
         if c.todo > 1:
             n = min(c.todo, max(left, 0))
             chunks[c.seq_id] = n
             left -= n
-    return StepChoice(admit=admit, preempt=preempt, chunks=chunks)
+    return chunks

@@ -63,17 +63,22 @@ def _fallback(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> st
     return "\n".join(lines)
 
 
-def render(tokenizer: Any, request: LLMRequest) -> list[int]:
-    """Prompt token ids for `request`; an empty or unrenderable prompt is `InvalidArgument`."""
+def render(tokenizer: Any, request: LLMRequest, *, check: bool = True) -> list[int]:
+    """Prompt token ids for `request`; an empty or unrenderable prompt is `InvalidArgument`.
+
+    `check=False` only counts: an empty prompt gives what the template adds around it.
+    """
     if not request.messages:
-        raise InvalidArgument("a model call needs at least one message")
+        if check:
+            raise InvalidArgument("a model call needs at least one message")
+        return []
     if request.raw_prompt:
         text = request.messages[0].content
-        if not text:
+        if not text and check:
             raise InvalidArgument("the prompt is empty")
-        ids: list[int] = tokenizer.encode(text)
+        ids: list[int] = tokenizer.encode(text) if text else []
         return ids
-    if not any(m.content or m.tool_calls for m in request.messages):
+    if check and not any(m.content or m.tool_calls for m in request.messages):
         raise InvalidArgument("every message is empty: there is no prompt")
     messages = hf_messages(request.messages)
     tools = hf_tools(request.tools)
@@ -83,7 +88,10 @@ def render(tokenizer: Any, request: LLMRequest) -> list[int]:
                 messages, tools=tools or None, add_generation_prompt=True, tokenize=False
             )
         except Exception as exc:  # jinja raises whatever the template author chose
-            raise InvalidArgument(f"the model's chat template refused the messages: {exc}") from exc
+            if check:
+                why = f"the model's chat template refused the messages: {exc}"
+                raise InvalidArgument(why) from exc
+            return list(tokenizer.encode(_fallback(messages, tools)))  # a count, near enough
         ids = tokenizer.encode(text, add_special_tokens=False)
     else:
         ids = tokenizer.encode(_fallback(messages, tools))

@@ -19,9 +19,8 @@ from typing import Any
 import torch
 
 from llmagentos.errors import InvalidArgument, RequestTooLarge
-from llmagentos.kernel.policies import make_policy
 from llmagentos.llm.local import attention as attn
-from llmagentos.llm.local.batcher import Candidate, choose
+from llmagentos.llm.local.batcher import Candidate, choose, split_budget
 from llmagentos.llm.local.detok import TextTail
 from llmagentos.llm.local.kvcache import KVLayout
 from llmagentos.llm.local.kvmanager import KVManager
@@ -33,6 +32,7 @@ from llmagentos.llm.local.params import (
     Snapshot,
     TokenEvent,
 )
+from llmagentos.llm.local.policy import engine_policy
 from llmagentos.llm.local.sampling import new_generator, sample
 from llmagentos.llm.local.sequence import Sequence, Status
 
@@ -108,7 +108,8 @@ class EngineCore:
             raise InvalidArgument("need max_batch >= 1 and max_batch_tokens >= max_batch")
         self.clock = clock or time.monotonic
         self.device = next(model.parameters()).device
-        layout = KVLayout.of(model.config, next(model.parameters()).dtype, self.device)
+        self.dtype = next(model.parameters()).dtype
+        layout = KVLayout.of(model.config, self.dtype, self.device)
         self.kv = KVManager(
             layout,
             cfg.max_batch,
@@ -120,7 +121,10 @@ class EngineCore:
             ttl_s=cfg.kv_ttl_s,
             clock=self.clock,
         )
-        self.policy = make_policy(cfg.policy, **cfg.policy_options)
+        try:
+            self.policy, self._per_agent = engine_policy(cfg.policy, **cfg.policy_options)
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
         self._seqs: dict[int, Sequence] = {}  # in flight: waiting or running
         self._running: dict[int, Sequence] = {}
         self._waiting: dict[int, Sequence] = {}
@@ -193,7 +197,7 @@ class EngineCore:
         if seq is None:
             return False
         if seq.dispatched:
-            self.policy.on_complete(seq.call, seq.service)
+            self.policy.on_complete(seq.call, seq.generated)
         else:
             self.policy.on_leave(seq.call)
         self._forget(seq)
@@ -248,21 +252,23 @@ class EngineCore:
         return self._advance(work, logits, keep_owner)
 
     def _schedule(self) -> dict[int, int]:
+        cfg = self.config
         cands = [
             Candidate(s.id, self._key(s), max(s.todo, 1), True, s.steps)
             for s in self._running.values()
         ]
         cands += [Candidate(s.id, self._key(s), max(s.todo, 1)) for s in self._waiting.values()]
-        choice = choose(
-            cands, self.config.max_batch, self.config.max_batch_tokens, self.config.min_steps
-        )
+        choice = choose(cands, cfg.max_batch, cfg.min_steps)
         for seq_id in choice.preempt:
             self._preempt(self._running[seq_id])
-        chunks = dict(choice.chunks)
+        free = choice.rows
         for seq_id in choice.admit:
-            if not self._admit(self._waiting[seq_id]):
-                chunks.pop(seq_id, None)
-        return {i: min(n, self._seqs[i].todo) for i, n in chunks.items() if i in self._running}
+            if free <= 0:
+                break
+            if self._admit(self._waiting[seq_id]):
+                free -= 1
+        running = [Candidate(s.id, self._key(s), s.todo) for s in self._running.values()]
+        return split_budget(running, cfg.max_batch_tokens)
 
     def _key(self, seq: Sequence) -> tuple[float, ...]:
         p = self.policy
@@ -280,7 +286,7 @@ class EngineCore:
         for seq, n in work:
             start = seq.computed
             if n > 1:
-                mask = attn.chunk_mask(start, n, self.device)
+                mask = attn.chunk_mask(start, n, self.dtype, self.device)
                 prefills.append(attn.Prefill(seq.row or 0, start, n, len(ids), mask))
             for p in range(start, start + n):
                 if self._wants_logits(seq, p):
@@ -298,7 +304,9 @@ class EngineCore:
             dec_pos=torch.tensor([s.computed for s in decoders], device=self.device),
             high=high,
             dense=rows == list(range(high)),
-            dec_mask=attn.decode_mask(rows, [s.computed for s in decoders], high, self.device)
+            dec_mask=attn.decode_mask(
+                rows, [s.computed for s in decoders], high, self.dtype, self.device
+            )
             if rows
             else None,
             prefills=prefills,
@@ -323,7 +331,6 @@ class EngineCore:
     ) -> list[TokenEvent]:
         for seq, n in work:
             seq.computed += n
-            seq.service += n
             seq.steps += 1
             self.counters["computed"] += n
             if self.config.prefix_cache:
@@ -386,7 +393,7 @@ class EngineCore:
                 logprobs=tuple(seq.logprobs),
                 cached_tokens=seq.cached,
             )
-        self.policy.on_complete(seq.call, seq.service)
+        self.policy.on_complete(seq.call, seq.generated)
         seq.status = Status.DONE
         self._running.pop(seq.id, None)
         self._seqs.pop(seq.id, None)
@@ -417,7 +424,10 @@ class EngineCore:
     ) -> int:
         seq_id = next(self._ids)
         tail = TextTail(self.tokenizer, params.stop)
-        seq = Sequence(seq_id, tokens, params, caller, tail, max_new, generator, score_from)
+        flow = None
+        if self._per_agent:  # requests from outside any process are each their own agent
+            flow = f"pid:{caller.pid}" if caller.pid else f"seq:{seq_id}"
+        seq = Sequence(seq_id, tokens, params, caller, tail, max_new, generator, score_from, flow)
         self._seqs[seq_id] = self._waiting[seq_id] = seq
         self.policy.on_enqueue(seq.call)
         return seq_id

@@ -38,7 +38,6 @@ class Sequence:
         "row",
         "score_from",
         "scores",
-        "service",
         "status",
         "steps",
         "tail",
@@ -55,6 +54,7 @@ class Sequence:
         max_new: int,
         generator: Any = None,
         score_from: int | None = None,
+        flow: str | None = None,
     ) -> None:
         self.id = seq_id
         self.tokens = prompt
@@ -70,7 +70,7 @@ class Sequence:
         self.call = QueuedCall(
             call_id=seq_id,
             pid=caller.pid,
-            program=caller.program,
+            program=caller.program if flow is None else flow,
             resource="engine",
             priority=caller.priority,
             enqueued_at=self.arrival,
@@ -80,7 +80,6 @@ class Sequence:
         self.row: int | None = None
         self.computed = 0  # tokens whose KV exists (in the row, or in the store)
         self.cached = 0  # prompt tokens that came from the prefix cache
-        self.service = 0  # tokens actually computed or generated, for the policy
         self.steps = 0  # steps since (re)admission
         self.dispatched = False
         self.logprobs: list[float] = []

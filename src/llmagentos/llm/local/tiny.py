@@ -32,6 +32,9 @@ SIZES: dict[str, dict[str, int]] = {
     "small": {"hidden": 384, "layers": 6, "heads": 6, "kv_heads": 2, "intermediate": 1024},
     "1b": {"hidden": 2048, "layers": 16, "heads": 32, "kv_heads": 8, "intermediate": 8192},
 }
+# The model's vocabulary: tokens past the tokenizer's decode to nothing, but they cost what a
+# real model's vocabulary costs (Llama 2's 32k for "small", Llama 3.2 1B's 128,256 for "1b").
+VOCAB = {"tiny": 0, "small": 32000, "1b": 128256}
 
 
 def sentences(n: int, seed: int = 0) -> list[str]:
@@ -78,7 +81,7 @@ def make_model(
     dims = {**SIZES[size], **overrides}
     tokenizer = make_tokenizer(vocab_size, seed)
     config = LlamaConfig(
-        vocab_size=len(tokenizer),
+        vocab_size=max(len(tokenizer), VOCAB[size]),
         hidden_size=dims["hidden"],
         num_hidden_layers=dims["layers"],
         num_attention_heads=dims["heads"],
@@ -88,14 +91,15 @@ def make_model(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=False,
+        tie_word_embeddings=size == "1b",
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
     # Default init (std 0.02) gives near-uniform logits; a wider spread makes greedy choices
     # decisive, so tests compare real decisions rather than float noise between near-ties.
     with torch.no_grad():
-        model.lm_head.weight.normal_(0.0, 0.5)
+        if not config.tie_word_embeddings:
+            model.lm_head.weight.normal_(0.0, 0.5)
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
