@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 from server_workload import Served, served_iter
@@ -119,8 +121,14 @@ def test_access_log_is_structured(tmp_path: Path) -> None:
     served = next(gen)
     try:
         served.client().get("/api/processes")
-        entries = [json.loads(line) for line in stream.getvalue().splitlines() if line]
-        access = [e for e in entries if e["logger"] == "llmagentos.server.access"]
+        # The access line is written by the server thread after the response is sent.
+        deadline = time.monotonic() + 5
+        access: list[dict[str, Any]] = []
+        while not access and time.monotonic() < deadline:
+            entries = [json.loads(line) for line in stream.getvalue().splitlines() if line]
+            access = [e for e in entries if e["logger"] == "llmagentos.server.access"]
+            time.sleep(0.02)
+        assert access, stream.getvalue()[-2000:]
         assert access[-1]["route"] == "/api/processes" and access[-1]["status"] == 200
         assert access[-1]["key"] == "admin" and access[-1]["duration_ms"] >= 0
     finally:
