@@ -197,3 +197,69 @@ async def test_restart_reuses_summaries_and_stores_nothing_twice(
         "SELECT count(*) FROM memories WHERE metadata LIKE '%\"index\": 1,%'"
     )
     assert recount[0][0] == 1  # the first evicted message is stored once, not once per run
+
+
+async def test_summaries_run_below_the_process_and_are_paid_by_it(
+    make_kernel: Callable[..., Any],
+) -> None:
+    double = model(400)
+    kernel: Kernel = await make_kernel(models={"m": double})
+    seen: list[tuple[str, int]] = []
+    acquire = kernel.acquire
+
+    async def spy(proc: Any, resource: str, est: int = 0) -> int:
+        seen.append((proc.program, proc.priority))
+        return await acquire(proc, resource, est)
+
+    kernel.acquire = spy  # type: ignore[method-assign]
+    pid = await kernel.spawn(chatter, {"filler": 30}, priority=5)
+    status = await kernel.wait(pid)
+    await kernel.context.settle()
+    assert status.state == "done"
+    summary_calls = [p for program, p in seen if program == "kernel:context"]
+    assert summary_calls and all(p == 5 - 10 for p in summary_calls)
+    used = kernel.get(pid).tree_tokens  # the agent's calls and its summaries
+    assert used > sum(double.count_prompt_tokens(r) for r in agent_requests(double))
+    assert kernel.context.stats["summary_tokens"] > 0
+
+
+async def test_no_summary_when_the_budget_cannot_pay(make_kernel: Callable[..., Any]) -> None:
+    from llmagentos import Capabilities
+
+    double = model(400)
+    kernel: Kernel = await make_kernel(models={"m": double})
+
+    async def idle(ctx: Any) -> None:
+        await ctx.receive(timeout=30)
+
+    pid = await kernel.spawn(idle, capabilities=Capabilities(max_tokens=50))
+    proc = kernel.get(pid)
+    request = LLMRequest(messages=(Message(role="user", content="hi"),))
+    big = LLMRequest(messages=(Message(role="user", content="word " * 100),), max_tokens=64)
+    ctx = kernel.context
+    assert await ctx.summarizer.call(proc, request, double, big) is None
+    assert double.requests == [] and proc.tree_tokens == 0
+    await kernel.kill(pid)
+
+
+async def streamer(ctx: Any) -> list[str]:
+    messages: list[dict[str, str]] = []
+    for text in (
+        [f"Please note: my {k} is {v}." for k, v in FACTS.items()]
+        + [f"Tell me about topic number {i}, nothing important." for i in range(30)]
+        + ["What is my password?"]
+    ):
+        messages.append({"role": "user", "content": text})
+        chunks = [c.delta async for c in ctx.stream(messages, system=SYSTEM, max_tokens=16)]
+        messages.append({"role": "assistant", "content": "".join(chunks)})
+    return [messages[-1]["content"]]
+
+
+async def test_streamed_calls_are_fitted_too(make_kernel: Callable[..., Any]) -> None:
+    double = model(400)
+    kernel: Kernel = await make_kernel(models={"m": double})
+    status = await kernel.run(streamer)
+    await kernel.context.settle()
+    assert status.state == "done", status.error
+    assert status.result == [FACTS["password"]]
+    assert_all_fit(double, 400)

@@ -25,6 +25,7 @@ class ContextConfig:
     block_share: float = 0.4  # of the room left by pinned messages: summary + recalled turns
     recall_k: int = 4
     summary_tokens: int = 256  # max_tokens of a summary call (capped at a quarter window)
-    summary_min_messages: int = 4  # summarize once this many evicted messages are uncovered
+    summary_trigger_share: float = 0.25  # summarize once evicted, unsummarized messages
+    # take this share of the window (one summary call per that many tokens of conversation)
     summary_priority: int = -10  # added to the process's priority for its summary calls
     evict_to_memory: bool = True  # evicted turns go to the process's long-term memory

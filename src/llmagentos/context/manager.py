@@ -27,21 +27,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from llmagentos.access import remaining_tokens
 from llmagentos.context.config import ContextConfig
 from llmagentos.context.strategies import make_strategy
-from llmagentos.context.summary import Conversation, conversation_id, render, summary_request
+from llmagentos.context.summarizer import Summarizer
+from llmagentos.context.summary import Conversation, conversation_id, render
 from llmagentos.context.tokens import TokenCounter
 from llmagentos.context.window import Fit, fit_window
 from llmagentos.errors import LLMAgentOSError, RequestTooLarge
 from llmagentos.kernel.process import Process
-from llmagentos.llm.base import CallerInfo, LLMBackend, current_caller
-from llmagentos.llm.types import LLMRequest, LLMResponse, Message
+from llmagentos.llm.base import LLMBackend
+from llmagentos.llm.types import LLMRequest, Message
 from llmagentos.memory import store as memory_store
 from llmagentos.records import replace
 
@@ -77,6 +76,7 @@ class ContextManager:
             ),
             0,
         )
+        self.summarizer = Summarizer(kernel, self.config, self.counter, self.stats, self._spawn)
 
     # -- windows and counting -------------------------------------------------------------
 
@@ -181,7 +181,8 @@ class ContextManager:
         fresh = [i for i in fit.evicted if i not in conv.stored]
         if fresh and self.config.evict_to_memory:
             self._spawn(self._store(proc, conv, request.messages, fresh))
-        self._maybe_summarize(proc, request, backend, conv, fit, window)
+        if self.strategy.summarizes:
+            self.summarizer.maybe_start(proc, request, backend, conv, fit.evicted, window)
 
     # -- ready (async, before the checks, only for calls that overflow) -------------------
 
@@ -291,104 +292,6 @@ class ContextManager:
         found = [h.text for h in hits if (h.metadata or {}).get("index") in evicted]
         self.stats["recalled"] += min(len(found), self.config.recall_k)
         return found[: self.config.recall_k]
-
-    # -- the running summary ---------------------------------------------------------------
-
-    def _maybe_summarize(
-        self,
-        proc: Process,
-        request: LLMRequest,
-        backend: LLMBackend,
-        conv: Conversation,
-        fit: Fit,
-        window: int,
-    ) -> None:
-        if not self.strategy.summarizes or (conv.task is not None and not conv.task.done()):
-            return
-        if time.monotonic() < conv.retry_at:
-            return
-        pending = [i for i in fit.evicted if i >= conv.covered]
-        if len(pending) < self.config.summary_min_messages:
-            return
-        task = self._spawn(self._summarize(proc, request, backend, conv, pending, window))
-        conv.task = task
-
-    async def _summarize(
-        self,
-        proc: Process,
-        request: LLMRequest,
-        backend: LLMBackend,
-        conv: Conversation,
-        pending: list[int],
-        window: int,
-    ) -> None:
-        from llmagentos.context.summary import fingerprint
-
-        messages = request.messages
-        counter = self.counter(backend)
-        max_tokens = max(8, min(self.config.summary_tokens, window // 4))
-        try:
-            while pending and not proc.state.terminal:
-                lines = [render(messages[i]) for i in pending]
-                req, used = summary_request(conv.summary, lines, window, max_tokens, counter)
-                if used == 0:
-                    return
-                response = await self._low_priority_call(proc, request, backend, req)
-                if response is None:
-                    return
-                conv.summary = response.text.strip()[: int(max_tokens * 6)] or conv.summary
-                conv.covered = pending[used - 1] + 1
-                conv.fingerprint = fingerprint(messages, conv.covered)
-                await self.kernel.db.write(conv.save)
-                pending = pending[used:]
-                self.stats["summaries"] += 1
-            conv.failures = 0
-        except LLMAgentOSError as exc:
-            conv.failures += 1
-            conv.retry_at = time.monotonic() + min(60.0, 2.0**conv.failures)
-            self.stats["summary_failures"] += 1
-            self.kernel.log_kernel_error("context summary", f"{type(exc).__name__}: {exc}")
-
-    async def _low_priority_call(
-        self, proc: Process, original: LLMRequest, backend: LLMBackend, req: LLMRequest
-    ) -> LLMResponse | None:
-        """A model call for `proc`, queued below its own calls; None if over its budget."""
-        from llmagentos.kernel.handlers import backend_for
-
-        name, _ = backend_for(self.kernel, original)
-        req = replace(req, model=original.model)
-        est = self.counter(backend).request(req) + req.max_tokens
-        if proc.budgeted:
-            lefts = [
-                n
-                for p in proc.chain()
-                if (n := remaining_tokens(p.caps, p.tree_tokens)) is not None
-            ]
-            if lefts and min(lefts) < est:
-                return None  # the agent's own calls need the tokens more
-        shadow = Process(
-            proc.pid,
-            f"{proc.name}/context",
-            "kernel:context",
-            {},
-            proc.pid,
-            proc.priority + self.config.summary_priority,
-            proc.caps,
-            proc.namespace,
-        )
-        resource = f"llm:{name}"
-        cid = await self.kernel.acquire(shadow, resource, est)
-        t0, tokens = time.monotonic(), 0
-        try:
-            if getattr(backend, "wants_caller", False):
-                current_caller.set(CallerInfo(proc.pid, shadow.program, shadow.priority, cid))
-            response = await backend.complete(req)
-            tokens = response.usage.total_tokens
-        finally:
-            self.kernel.release(cid, shadow, resource, tokens, time.monotonic() - t0)
-        proc.charge(tokens=tokens)  # the process's budgets pay for its summaries
-        self.stats["summary_tokens"] += tokens
-        return response
 
     # -- bookkeeping -----------------------------------------------------------------------
 

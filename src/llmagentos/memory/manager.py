@@ -7,22 +7,19 @@ commit. A namespace whose index is not in memory yet skips embedding: its load e
 the rows without vectors in one batch. Read path (`recall`): embed the query, search the
 index, fetch the texts.
 
-An index is built from SQLite the first time its namespace is used (so boot stays fast)
-and kept current by the write path. Commits that land while it loads are queued and
-applied after the load, in order; upserts and removals by id make that exact. A crash
-loses only indexes, which are rebuilt from SQLite; a replayed `Remember` is answered from
-the journal, so nothing is inserted twice.
+An index is built from SQLite the first time its namespace is used, so boot stays fast
+(see `memory.spaces`). A crash loses only indexes, which are rebuilt from SQLite; a
+replayed `Remember` is answered from the journal, so nothing is inserted twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +33,7 @@ from llmagentos.errors import (
 from llmagentos.kernel.syscalls import MemoryItem
 from llmagentos.memory import store
 from llmagentos.memory.filters import compile_filter
+from llmagentos.memory.spaces import Space, Spaces
 from llmagentos.memory.working_set import DictPageStore, PageStore, SQLitePageStore, WorkingSet
 from llmagentos.storage.db import Database
 
@@ -43,11 +41,8 @@ if TYPE_CHECKING:  # numpy and the embedders load with the first memory call, no
     import numpy as np
 
     from llmagentos.memory.embedders import Embedder
-    from llmagentos.memory.index import VectorIndex
 
 __all__ = ["MemoryConfig", "MemoryManager", "PreparedMemories"]
-
-_INLINE_SEARCH_ROWS = 4096  # smaller namespaces are searched on the loop: microseconds
 
 
 @dataclass
@@ -74,13 +69,6 @@ class PreparedMemories:
     metadata: tuple[dict[str, Any] | None, ...]
 
 
-@dataclass
-class _Namespace:
-    index: VectorIndex
-    metadata: dict[str, dict[str, Any] | None] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)  # searches in threads
-
-
 def check_namespace(namespace: str) -> str:
     if not isinstance(namespace, str) or not namespace or len(namespace) > 256:
         raise InvalidArgument(f"a namespace must be a string of 1 to 256 characters: {namespace!r}")
@@ -96,11 +84,9 @@ class MemoryManager:
         self.db = db
         self.config = config or MemoryConfig()
         self._embedder: Embedder | None = None
-        self._spaces: dict[str, _Namespace] = {}
-        self._loading: dict[str, asyncio.Future[_Namespace]] = {}
-        self._pending: dict[str, list[tuple[str, Any]]] = {}
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self.stats: dict[str, int] = {"repaired": 0, "loaded": 0}
+        self.spaces = Spaces(db, lambda: self.embedder, self.stats)
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._working: dict[int, tuple[Any, WorkingSet]] = {}
         self._pages: PageStore | None = None
 
@@ -186,7 +172,7 @@ class MemoryManager:
             self._check_text(text)
             meta_texts.append(self._check_metadata(meta))
         vectors: Sequence[np.ndarray | None] = [None] * len(texts)
-        if self._indexed(namespace):
+        if self.spaces.indexed(namespace):
             vectors = list(await self.embed(texts))
         rows = tuple(
             store.MemoryRow(key, text, meta, vec)
@@ -210,7 +196,7 @@ class MemoryManager:
         they are embedded now: the caller must read its own writes.
         """
         ns = prepared.namespace
-        if not self._indexed(ns):
+        if not self.spaces.indexed(ns):
             return  # the load will read these rows, and embed them, from SQLite
         keep = set(written)
         rows = [
@@ -226,10 +212,7 @@ class MemoryManager:
             await self.db.write(lambda c: store.replace_vectors(c, model, fresh.items()))
         for row, meta in rows:
             vec = row.vector if row.vector is not None else fresh[row.id]
-            self._apply(ns, ("add", (row.id, vec, meta)))
-
-    def _indexed(self, namespace: str) -> bool:
-        return namespace in self._spaces or namespace in self._loading
+            self.spaces.apply(ns, ("add", (row.id, vec, meta)))
 
     async def store(
         self,
@@ -254,17 +237,7 @@ class MemoryManager:
 
     def forgotten(self, namespace: str, memory_id: str) -> None:
         """After the commit: drop the memory from the index."""
-        self._apply(namespace, ("remove", memory_id))
-
-    def _apply(self, namespace: str, op: tuple[str, Any]) -> None:
-        if namespace in self._loading:
-            self._pending.setdefault(namespace, []).append(op)
-            return
-        space = self._spaces.get(namespace)
-        if space is None:
-            return  # not loaded: the load will read the commit from SQLite
-        with space.lock:
-            _apply_op(space, op)
+        self.spaces.apply(namespace, ("remove", memory_id))
 
     # -- recall ---------------------------------------------------------------------------
 
@@ -314,31 +287,24 @@ class MemoryManager:
             raise NotFound(f"no memory namespace {namespace!r}", namespace=namespace)
         vec_task = asyncio.ensure_future(self.query_vector(query))
         try:
-            space = await self.space(namespace)
+            space = await self.spaces.get(namespace)
         finally:
             vec = await vec_task
         floor = self.min_score if min_score is None else min_score
-        pred = None if accept is None else (lambda i: accept(space.metadata.get(i)))
-        if len(space.index) <= _INLINE_SEARCH_ROWS:
-            hits = space.index.search(vec, k, pred)
-        else:
-            hits = await asyncio.to_thread(_locked_search, space, vec, k, pred)
+        hits = await space.search(vec, k, accept)
         return self.items(space, [(i, s) for i, s in hits if s >= floor])
 
     def search_loaded(
         self, namespace: str, vec: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[MemoryItem]:
         """Search a namespace whose index is loaded (sync; `[]` when it is not loaded)."""
-        space = self._spaces.get(namespace)
-        if space is None or namespace in self._loading:
+        space = self.spaces.ready(namespace)
+        if space is None:
             return []
-        accept = compile_filter(where)
-        pred = None if accept is None else (lambda i: accept(space.metadata.get(i)))
-        with space.lock:
-            hits = space.index.search(vec, k, pred)
+        hits = space.search_now(vec, k, compile_filter(where))
         return self.items(space, [(i, s) for i, s in hits if s >= self.min_score])
 
-    def items(self, space: _Namespace, hits: list[tuple[str, float]]) -> list[MemoryItem]:
+    def items(self, space: Space, hits: list[tuple[str, float]]) -> list[MemoryItem]:
         texts = store.texts_of(self.db.reader(), [i for i, _ in hits]) if hits else {}
         return [
             MemoryItem(id=i, text=texts[i], metadata=space.metadata.get(i), score=round(s, 6))
@@ -370,82 +336,8 @@ class MemoryManager:
     # -- indexes --------------------------------------------------------------------------
 
     def loaded(self, namespace: str) -> bool:
-        return namespace in self._spaces and namespace not in self._loading
+        return self.spaces.loaded(namespace)
 
-    async def space(self, namespace: str) -> _Namespace:
+    async def space(self, namespace: str) -> Space:
         """The namespace's index, loading it from SQLite on first use."""
-        space = self._spaces.get(namespace)
-        if space is not None and namespace not in self._loading:
-            return space
-        pending = self._loading.get(namespace)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        fut: asyncio.Future[_Namespace] = asyncio.get_running_loop().create_future()
-        self._loading[namespace] = fut
-        try:
-            loaded, repaired = await asyncio.to_thread(self._load, namespace)
-            for op in self._pending.pop(namespace, []):
-                _apply_op(loaded, op)
-            self._spaces[namespace] = loaded
-        except BaseException as exc:
-            self._pending.pop(namespace, None)
-            fut.set_exception(exc)
-            fut.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
-        finally:
-            self._loading.pop(namespace, None)
-        fut.set_result(loaded)
-        if repaired:
-            model = self.embedder.name
-            await self.db.write(lambda c: store.replace_vectors(c, model, repaired))
-        return loaded
-
-    def _load(self, namespace: str) -> tuple[_Namespace, list[tuple[str, np.ndarray]]]:
-        """Read a namespace's rows (in a worker thread); embed again the rows that need it."""
-        import numpy as np
-
-        from llmagentos.memory.index import NumpyIndex
-
-        embedder = self.embedder
-        conn = self.db.reader()
-        rows = store.load_namespace(conn, namespace, embedder.name, embedder.dim)
-        space = _Namespace(NumpyIndex(embedder.dim, capacity=max(256, len(rows))))
-        stale = [r.id for r in rows if r.vector is None]
-        fresh: dict[str, np.ndarray] = {}
-        if stale:
-            texts = store.texts_of(conn, stale)
-            ids = [i for i in stale if i in texts]
-            for start in range(0, len(ids), 256):
-                chunk = ids[start : start + 256]
-                fresh.update(zip(chunk, embedder.embed([texts[i] for i in chunk]), strict=True))
-        ids, vecs = [], []
-        for row in rows:
-            vec = row.vector if row.vector is not None else fresh.get(row.id)
-            if vec is None:
-                continue
-            ids.append(row.id)
-            vecs.append(vec)
-            space.metadata[row.id] = row.metadata
-            self.stats["repaired"] += int(row.damaged)
-        if ids:
-            space.index.add(ids, np.vstack(vecs))
-        self.stats["loaded"] += 1
-        return space, list(fresh.items())
-
-
-def _apply_op(space: _Namespace, op: tuple[str, Any]) -> None:
-    kind, arg = op
-    if kind == "add":
-        memory_id, vec, meta = arg
-        space.index.add([memory_id], vec.reshape(1, -1))
-        space.metadata[memory_id] = meta
-    else:
-        space.index.remove([arg])
-        space.metadata.pop(arg, None)
-
-
-def _locked_search(
-    space: _Namespace, vec: np.ndarray, k: int, pred: Any
-) -> list[tuple[str, float]]:
-    with space.lock:
-        return space.index.search(vec, k, pred)
+        return await self.spaces.get(namespace)

@@ -1,0 +1,313 @@
+"""Memory benchmark: recall quality, recall latency, and a long conversation on a small window.
+
+Runs each part with the real embedder (all-MiniLM-L6-v2, the `memory` extra) and the
+dependency-free fallback (hashed words and character n-grams), side by side:
+
+(a) quality: the retrieval set of `bench/memory_data.py` (facts an agent keeps about its
+    user and its work, each asked about in other words) stored among generated
+    distractors; recall@1 and recall@5 of `MemoryManager.recall`.
+(b) latency: `MemoryManager.recall` on a namespace of 10k and 100k memories (vectors
+    random, texts synthetic: search cost does not depend on what the vectors mean).
+    "search" is a recall whose query embedding is already cached (index search, filter,
+    SQLite fetch of the texts); "embed" is embedding one query; "end to end" both.
+(c) conversation: a 200-turn chat through the kernel on a 512-token window with a model
+    double that answers a question only when the fact it asks about is in its prompt.
+    Twenty facts are told in the first 40 turns and asked about in the last 40, so every
+    answer depends on the context manager bringing an evicted turn back. Every request
+    the double receives is checked against the window.
+
+Prints a table and writes JSON (`--json PATH`): top-level `recall_at_1`, `recall_at_5`,
+`p50_ms_100k`, `p99_ms_100k` (search, real embedder), `long_conversation_fact_rate`
+(real embedder, default strategy), `overflowing_requests`, and `results[embedder][...]`.
+`--quick` uses fewer distractors, 10k memories only and a shorter conversation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from llmagentos import Kernel, KernelConfig
+from llmagentos.context import ContextConfig
+from llmagentos.kernel.handlers import estimate_tokens
+from llmagentos.llm.types import LLMRequest, Message
+from llmagentos.memory import MemoryConfig, MemoryManager, make_embedder, real_embedder_available
+from llmagentos.memory.store import MemoryRow, write_memories
+from llmagentos.storage.db import Database
+from llmagentos.storage.managers import MANAGER_SCHEMAS
+from llmagentos.storage.schema import CORE_SCHEMA
+from llmagentos.testing import FunctionModel
+from memory_data import FACTS, distractors
+
+SYSTEM = "You are a personal assistant. Answer in one sentence."
+WINDOW = 512
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def open_db(root: Path, name: str) -> Database:
+    return Database(root / name / "os.db").open([CORE_SCHEMA, *MANAGER_SCHEMAS])
+
+
+# -- (a) quality ---------------------------------------------------------------------------
+
+
+async def quality(root: Path, spec: str, n_distractors: int) -> dict[str, float]:
+    db = open_db(root, f"quality-{spec}")
+    m = MemoryManager(db, MemoryConfig(embedder=spec, max_batch=10_000))
+    texts = [fact for fact, _ in FACTS] + distractors(n_distractors)
+    ids = [f"fact{i}" for i in range(len(FACTS))] + [f"d{i}" for i in range(n_distractors)]
+    await m.space("bench")  # indexed: the store below embeds at once
+    await m.store("bench", texts, None, ids)
+    ranks = []
+    for i, (_, question) in enumerate(FACTS):
+        hits = await m.recall("bench", question, k=5, min_score=-1.0)
+        found = [h.id for h in hits]
+        ranks.append(found.index(f"fact{i}") + 1 if f"fact{i}" in found else 0)
+    db.close()
+    n = len(ranks)
+    return {
+        "recall_at_1": sum(r == 1 for r in ranks) / n,
+        "recall_at_5": sum(r > 0 for r in ranks) / n,
+        "facts": n,
+        "distractors": n_distractors,
+    }
+
+
+# -- (b) latency ---------------------------------------------------------------------------
+
+
+async def latency(root: Path, spec: str, size: int, queries: int) -> dict[str, float]:
+    db = open_db(root, f"latency-{spec}-{size}")
+    m = MemoryManager(db, MemoryConfig(embedder=spec))
+    emb = m.embedder
+    rng = np.random.default_rng(size)
+    for start in range(0, size, 10_000):
+        n = min(10_000, size - start)
+        vecs = rng.normal(size=(n, emb.dim)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        rows = [
+            MemoryRow(f"m{start + i}", f"synthetic memory {start + i}", None, vecs[i])
+            for i in range(n)
+        ]
+        db.write_sync(lambda c, rows=rows: write_memories(c, "big", rows, emb.name))
+    words = distractors(2 * queries, seed=size)
+    warm, cold = words[:queries], words[queries:]
+    await m.recall("big", "warm up the index", k=5, min_score=-1.0)  # loads 'size' rows
+    for q in warm:
+        await m.query_vector(q)
+    search, end_to_end, embed = [], [], []
+    for q in warm:
+        t0 = time.perf_counter()
+        await m.recall("big", q, k=5, min_score=-1.0)
+        search.append((time.perf_counter() - t0) * 1000)
+    for q in cold:
+        t0 = time.perf_counter()
+        await m.embed([q + " (embed only)"])
+        embed.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        await m.recall("big", q, k=5, min_score=-1.0)
+        end_to_end.append((time.perf_counter() - t0) * 1000)
+    db.close()
+    return {
+        "search_p50_ms": pct(search, 0.5),
+        "search_p99_ms": pct(search, 0.99),
+        "embed_p50_ms": pct(embed, 0.5),
+        "end_to_end_p50_ms": pct(end_to_end, 0.5),
+        "end_to_end_p99_ms": pct(end_to_end, 0.99),
+    }
+
+
+# -- (c) a long conversation ---------------------------------------------------------------
+
+
+def script(turns: int, n_facts: int) -> tuple[list[str], dict[str, str]]:
+    """User turns: facts early, questions about them late, chit-chat between."""
+    facts = FACTS[:n_facts]
+    chat = iter(distractors(turns, seed=99))
+    told = {2 * i: f"Please remember this: {fact}" for i, (fact, _) in enumerate(facts)}
+    first_q = turns - 2 * n_facts
+    asked = {first_q + 2 * i: q for i, (_, q) in enumerate(facts)}
+    lines = [told.get(t) or asked.get(t) or f"Also, {next(chat)}" for t in range(turns)]
+    return lines, {q: fact for fact, q in facts}
+
+
+def reader(answers: dict[str, str]) -> Any:
+    """The model double: it answers a question only from a fact present in its prompt."""
+
+    def answer(messages: tuple[Message, ...], request: LLMRequest) -> str:
+        if messages[0].content.startswith("You keep the running summary"):
+            # A lossy summary, as a small model writes: the gist of each message.
+            new = messages[-1].content.split("New messages:", 1)[-1].strip().splitlines()
+            return " / ".join(" ".join(line.split()[:6]) for line in new)[:600]
+        fact = answers.get(messages[-1].content)
+        if fact is None:
+            return "Noted."
+        prompt = "\n".join(m.content for m in messages[:-1])
+        return fact if fact in prompt else "I do not remember that."
+
+    return answer
+
+
+async def chat(ctx: Any, lines: list[str]) -> list[str]:
+    messages: list[dict[str, str]] = []
+    replies = []
+    for line in lines:
+        messages.append({"role": "user", "content": line})
+        reply = await ctx.chat(messages, system=SYSTEM, max_tokens=48)
+        messages.append({"role": "assistant", "content": reply.text})
+        replies.append(reply.text)
+    return replies
+
+
+async def conversation(
+    root: Path, spec: str, strategy: str, turns: int, n_facts: int
+) -> dict[str, Any]:
+    lines, answers = script(turns, n_facts)
+    double = FunctionModel(reader(answers), context_window=WINDOW)
+    config = KernelConfig(
+        state_dir=root / f"chat-{spec}-{strategy}",
+        memory=MemoryConfig(embedder=spec),
+        context=ContextConfig(strategy=strategy),
+    )
+    t0 = time.perf_counter()
+    async with Kernel(config, models={"m": double}) as kernel:
+        status = await kernel.run(chat, {"lines": lines})
+        await kernel.context.settle()
+        stats = dict(kernel.context.stats)
+    wall = time.perf_counter() - t0
+    if status.state != "done":
+        raise RuntimeError(f"the conversation failed: {status.error}")
+    replies = status.result
+    questions = [i for i, line in enumerate(lines) if line in answers]
+    correct = sum(replies[i] == answers[lines[i]] for i in questions)
+    overflow = sum(
+        double.count_prompt_tokens(r) + r.max_tokens > WINDOW or estimate_tokens(r) >= WINDOW
+        for r in double.requests
+    )
+    biggest = max(double.count_prompt_tokens(r) + r.max_tokens for r in double.requests)
+    return {
+        "fact_rate": correct / len(questions),
+        "questions": len(questions),
+        "turns": turns,
+        "requests": len(double.requests),
+        "summary_calls": stats["summaries"],
+        "overflowing_requests": overflow,
+        "largest_request_tokens": biggest,
+        "evicted": stats["evicted"],
+        "wall_s": wall,
+    }
+
+
+# -- running it all ------------------------------------------------------------------------
+
+
+async def run(quick: bool) -> dict[str, Any]:
+    specs = ["minilm", "hash"] if real_embedder_available() else ["hash"]
+    sizes = [10_000] if quick else [10_000, 100_000]
+    n_distractors = 300 if quick else 1000
+    turns, n_facts = (80, 10) if quick else (200, 20)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="llmagentos-bench-") as tmp:
+        root = Path(tmp)
+        for spec in specs:
+            res: dict[str, Any] = {"embedder": make_embedder(spec).name}
+            res["quality"] = await quality(root, spec, n_distractors)
+            res["latency"] = {
+                str(n): await latency(root, spec, n, 50 if quick else 200) for n in sizes
+            }
+            res["conversation"] = {
+                s: await conversation(root, spec, s, turns, n_facts)
+                for s in ("summarize+recall", "recall")
+            }
+            results[spec] = res
+        baseline = await conversation(root, "hash", "sliding", turns, n_facts)
+    head = results[specs[0]]
+    out: dict[str, Any] = {
+        "benchmark": "memory",
+        "quick": quick,
+        "machine": f"{platform.machine()} {platform.python_version()}",
+        "load_average": os.getloadavg()[0],  # the machine is shared: read figures with this
+        "embedder": head["embedder"],
+        "recall_at_1": head["quality"]["recall_at_1"],
+        "recall_at_5": head["quality"]["recall_at_5"],
+        "long_conversation_fact_rate": head["conversation"]["summarize+recall"]["fact_rate"],
+        "overflowing_requests": sum(
+            c["overflowing_requests"] for r in results.values() for c in r["conversation"].values()
+        )
+        + baseline["overflowing_requests"],
+        "sliding_window_fact_rate": baseline["fact_rate"],
+        "results": results,
+    }
+    for n in sizes:
+        label = f"{n // 1000}k"
+        out[f"p50_ms_{label}"] = head["latency"][str(n)]["search_p50_ms"]
+        out[f"p99_ms_{label}"] = head["latency"][str(n)]["search_p99_ms"]
+    return out
+
+
+def table(out: dict[str, Any]) -> Table:
+    specs = list(out["results"])
+    t = Table(title="memory benchmark")
+    t.add_column("measure")
+    for spec in specs:
+        t.add_column(out["results"][spec]["embedder"], justify="right")
+
+    def row(label: str, get: Any, fmt: str = "{:.2f}") -> None:
+        t.add_row(label, *(fmt.format(get(out["results"][s])) for s in specs))
+
+    row("recall@1", lambda r: r["quality"]["recall_at_1"])
+    row("recall@5", lambda r: r["quality"]["recall_at_5"])
+    for n in out["results"][specs[0]]["latency"]:
+        label = f"{int(n) // 1000}k"
+        row(f"search p50 ms @{label}", lambda r, n=n: r["latency"][n]["search_p50_ms"])
+        row(f"search p99 ms @{label}", lambda r, n=n: r["latency"][n]["search_p99_ms"])
+        row(f"end-to-end p50 ms @{label}", lambda r, n=n: r["latency"][n]["end_to_end_p50_ms"])
+        row(f"end-to-end p99 ms @{label}", lambda r, n=n: r["latency"][n]["end_to_end_p99_ms"])
+    row("embed one query p50 ms", lambda r: next(iter(r["latency"].values()))["embed_p50_ms"])
+    for s in ("summarize+recall", "recall"):
+        row(f"conversation fact rate ({s})", lambda r, s=s: r["conversation"][s]["fact_rate"])
+        row(
+            f"overflowing requests ({s})",
+            lambda r, s=s: r["conversation"][s]["overflowing_requests"],
+            "{}",
+        )
+    row("summary calls", lambda r: r["conversation"]["summarize+recall"]["summary_calls"], "{}")
+    return t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args()
+    out = asyncio.run(run(args.quick))
+    console = Console()
+    console.print(table(out))
+    console.print(
+        f"sliding window (no memory) fact rate: {out['sliding_window_fact_rate']:.2f};"
+        f" overflowing requests in all runs: {out['overflowing_requests']};"
+        f" load average {out['load_average']:.1f} on {os.cpu_count()} cores"
+    )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+        console.print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""The in-memory side of long-term memory: one vector index per namespace.
+
+An index is built from SQLite the first time its namespace is used (rows whose vector is
+missing, damaged or made by another embedder are embedded again and written back), then
+kept current by the write path. Commits that land while an index loads are queued and
+applied after the load, in order; upserts and removals by id make that exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from llmagentos.memory import store
+from llmagentos.memory.filters import Predicate
+from llmagentos.storage.db import Database
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from llmagentos.memory.embedders import Embedder
+    from llmagentos.memory.index import VectorIndex
+
+__all__ = ["Space", "Spaces"]
+
+_INLINE_SEARCH_ROWS = 4096  # smaller indexes are searched on the loop: microseconds
+Op = tuple[str, Any]  # ("add", (id, vector, metadata)) or ("remove", id)
+
+
+@dataclass
+class Space:
+    """One namespace's index and the metadata its filters read."""
+
+    index: VectorIndex
+    metadata: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # searches run in threads
+
+    def apply(self, op: Op) -> None:
+        kind, arg = op
+        with self.lock:
+            if kind == "add":
+                memory_id, vec, meta = arg
+                self.index.add([memory_id], vec.reshape(1, -1))
+                self.metadata[memory_id] = meta
+            else:
+                self.index.remove([arg])
+                self.metadata.pop(arg, None)
+
+    def _accept(self, where: Predicate | None) -> Callable[[str], bool] | None:
+        if where is None:
+            return None
+        meta = self.metadata
+        return lambda memory_id: where(meta.get(memory_id))
+
+    def search_now(
+        self, vec: np.ndarray, k: int, where: Predicate | None = None
+    ) -> list[tuple[str, float]]:
+        """Search on the calling thread."""
+        with self.lock:
+            return self.index.search(vec, k, self._accept(where))
+
+    async def search(
+        self, vec: np.ndarray, k: int, where: Predicate | None = None
+    ) -> list[tuple[str, float]]:
+        """Search; a large index in a worker thread (numpy releases the GIL there)."""
+        if len(self.index) <= _INLINE_SEARCH_ROWS:
+            return self.search_now(vec, k, where)
+        return await asyncio.to_thread(self.search_now, vec, k, where)
+
+
+class Spaces:
+    """The loaded indexes, by namespace."""
+
+    def __init__(
+        self, db: Database, embedder: Callable[[], Embedder], stats: dict[str, int]
+    ) -> None:
+        self.db = db
+        self._embedder = embedder
+        self.stats = stats
+        self._spaces: dict[str, Space] = {}
+        self._loading: dict[str, asyncio.Future[Space]] = {}
+        self._pending: dict[str, list[Op]] = {}
+
+    def indexed(self, namespace: str) -> bool:
+        """Loaded or loading: writes to it must come with their vectors."""
+        return namespace in self._spaces or namespace in self._loading
+
+    def loaded(self, namespace: str) -> bool:
+        return namespace in self._spaces and namespace not in self._loading
+
+    def ready(self, namespace: str) -> Space | None:
+        """The index if it is loaded, else None (never waits)."""
+        return self._spaces.get(namespace) if self.loaded(namespace) else None
+
+    def apply(self, namespace: str, op: Op) -> None:
+        """A committed write: into the index, or queued while the index loads."""
+        if namespace in self._loading:
+            self._pending.setdefault(namespace, []).append(op)
+            return
+        space = self._spaces.get(namespace)
+        if space is not None:  # not loaded: the load will read the commit from SQLite
+            space.apply(op)
+
+    async def get(self, namespace: str) -> Space:
+        """The namespace's index, loading it from SQLite on first use."""
+        space = self.ready(namespace)
+        if space is not None:
+            return space
+        pending = self._loading.get(namespace)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        fut: asyncio.Future[Space] = asyncio.get_running_loop().create_future()
+        self._loading[namespace] = fut
+        try:
+            loaded, repaired = await asyncio.to_thread(self._load, namespace)
+            for op in self._pending.pop(namespace, []):
+                loaded.apply(op)
+            self._spaces[namespace] = loaded
+        except BaseException as exc:
+            self._pending.pop(namespace, None)
+            fut.set_exception(exc)
+            fut.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+            raise
+        finally:
+            self._loading.pop(namespace, None)
+        fut.set_result(loaded)
+        if repaired:
+            model = self._embedder().name
+            await self.db.write(lambda c: store.replace_vectors(c, model, repaired))
+        return loaded
+
+    def _load(self, namespace: str) -> tuple[Space, list[tuple[str, np.ndarray]]]:
+        """Read a namespace's rows (in a worker thread); embed again the rows that need it."""
+        import numpy as np
+
+        from llmagentos.memory.index import NumpyIndex
+
+        embedder = self._embedder()
+        conn = self.db.reader()
+        rows = store.load_namespace(conn, namespace, embedder.name, embedder.dim)
+        space = Space(NumpyIndex(embedder.dim, capacity=max(256, len(rows))))
+        stale = [r.id for r in rows if r.vector is None]
+        fresh: dict[str, np.ndarray] = {}
+        if stale:
+            texts = store.texts_of(conn, stale)
+            ids = [i for i in stale if i in texts]
+            for start in range(0, len(ids), 256):
+                chunk = ids[start : start + 256]
+                fresh.update(zip(chunk, embedder.embed([texts[i] for i in chunk]), strict=True))
+        ids, vecs = [], []
+        for row in rows:
+            vec = row.vector if row.vector is not None else fresh.get(row.id)
+            if vec is None:
+                continue
+            ids.append(row.id)
+            vecs.append(vec)
+            space.metadata[row.id] = row.metadata
+            self.stats["repaired"] += int(row.damaged)
+        if ids:
+            space.index.add(ids, np.vstack(vecs))
+        self.stats["loaded"] += 1
+        return space, list(fresh.items())
