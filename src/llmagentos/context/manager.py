@@ -64,6 +64,7 @@ class ContextManager:
         self._counters: dict[int, tuple[LLMBackend, TokenCounter]] = {}
         self._prefetched: OrderedDict[int, tuple[LLMRequest, list[str]]] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._active = (-1, False)  # (number of models when computed, answer)
         self.stats: dict[str, int] = dict.fromkeys(
             (
                 "fitted",
@@ -82,10 +83,15 @@ class ContextManager:
 
     @property
     def active(self) -> bool:
-        """Whether any model call may need fitting (a default window, or a backend's)."""
-        if self.config.window is not None:
-            return True
-        return any(getattr(b, "context_window", None) for b in self.kernel.models.values())
+        """Whether any model call may need fitting (a default window, or a backend's).
+
+        On every model call's path, so it is recomputed only when models are added.
+        """
+        models = self.kernel.models
+        if self._active[0] != len(models):
+            windows = any(getattr(b, "context_window", None) for b in models.values())
+            self._active = (len(models), windows or self.config.window is not None)
+        return self._active[1]
 
     def window_of(self, backend: LLMBackend) -> int | None:
         return getattr(backend, "context_window", None) or self.config.window
