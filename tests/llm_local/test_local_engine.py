@@ -241,3 +241,21 @@ def test_waiting_on_a_shared_prefix_never_stalls_the_batch(tiny: Any, make_core:
             break
     assert not core.has_work()
     assert core.stats().cached_tokens >= 6 * (len(system) // 4) * 4
+
+
+def test_an_agents_next_turn_continues_in_its_row(tiny: Any, make_core: Any) -> None:
+    core = make_core(max_batch=2, prefix_block=4)
+    first = [
+        tiny.tokenizer.encode(f"agent {i} asks about the weather in the city") for i in range(2)
+    ]
+    ids = [core.add(p, GREEDY, Caller(pid=i + 1)) for i, p in enumerate(first)]
+    done = results(run_sync(core))
+    assert core.stats().rows_in_use == 2 and core.stats().store_bytes == 0  # parked in rows
+    nxt = [[*p, *done[i].token_ids, 9, 10] for i, p in zip(ids, first, strict=True)]
+    ids2 = [core.add(p, GREEDY, Caller(pid=n + 1)) for n, p in enumerate(nxt)]
+    done2 = results(run_sync(core))
+    for seq_id, prev, prompt in zip(ids2, first, nxt, strict=True):
+        assert done2[seq_id].cached_tokens == len(prev) + 12 - 1  # all but the last token
+        assert list(done2[seq_id].token_ids) == greedy_reference(tiny.model, prompt, 12)
+    assert core.stats().store_bytes == 0  # no copy out, no copy in
+    assert len(core.kv.parked) == 2  # the first turns were absorbed by the second

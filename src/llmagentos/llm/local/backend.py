@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator
 from llmagentos.errors import InvalidArgument, InvalidState, MalformedModelOutput
 from llmagentos.llm.base import current_caller
 from llmagentos.llm.local.chat import render
-from llmagentos.llm.local.engine import EngineConfig, EngineCore, EngineStats
+from llmagentos.llm.local.config import EngineConfig, EngineStats
+from llmagentos.llm.local.engine import EngineCore
 from llmagentos.llm.local.loader import LoadedModel, load_model
 from llmagentos.llm.local.params import Caller, Generation, SamplingParams, Score, Snapshot
 from llmagentos.llm.local.runner import EngineRunner, Handle

@@ -13,7 +13,6 @@ Only one thread may call the methods of `EngineCore`; `runner.py` owns that thre
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -21,9 +20,11 @@ import torch
 from llmagentos.errors import InvalidArgument, RequestTooLarge
 from llmagentos.llm.local import attention as attn
 from llmagentos.llm.local.batcher import Candidate, choose, split_budget
+from llmagentos.llm.local.config import EngineConfig, EngineStats
 from llmagentos.llm.local.detok import TextTail
 from llmagentos.llm.local.kvcache import KVLayout
 from llmagentos.llm.local.kvmanager import KVManager
+from llmagentos.llm.local.packing import pack
 from llmagentos.llm.local.params import (
     Caller,
     Generation,
@@ -37,51 +38,6 @@ from llmagentos.llm.local.sampling import new_generator, sample
 from llmagentos.llm.local.sequence import Sequence, Status
 
 ANYONE = Caller()  # requests made outside any process
-
-
-@dataclass(frozen=True, slots=True)
-class EngineConfig:
-    """Engine limits and policy. `kv_budget_bytes` bounds batch rows plus parked KV."""
-
-    max_batch: int = 32
-    max_batch_tokens: int = 512
-    policy: str = "las"
-    policy_options: dict[str, Any] = field(default_factory=dict)
-    min_steps: int = 4
-    prefix_cache: bool = True
-    prefix_block: int = 16
-    kv_budget_bytes: int = 2 << 30
-    kv_ttl_s: float = 600.0
-    initial_cap: int = 256
-    trim_after_s: float = 5.0  # idle this long: the batch rows' memory is given back
-
-
-@dataclass(frozen=True, slots=True)
-class EngineStats:
-    """Counters since start, and the current load and KV memory."""
-
-    steps: int
-    generated_tokens: int
-    prompt_tokens: int
-    cached_tokens: int
-    computed_tokens: int
-    preemptions: int
-    evictions: int
-    running: int
-    waiting: int
-    parked: int
-    rows_in_use: int
-    pool_bytes: int
-    store_bytes: int
-
-    @property
-    def prefix_hit_rate(self) -> float:
-        """Share of prompt tokens whose KV came from the prefix cache."""
-        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
-
-    @property
-    def kv_bytes(self) -> int:
-        return self.pool_bytes + self.store_bytes
 
 
 class EngineCore:
@@ -238,7 +194,7 @@ class EngineCore:
         now = self.clock()
         if not self.has_work():
             if now - self._busy_at >= self.config.trim_after_s:
-                self.kv.pool.trim()
+                self.kv.idle()
             return []
         self._busy_at = now
         chunks = self._schedule()
@@ -275,56 +231,18 @@ class EngineCore:
         return tuple(p.flow_key(p.flow(seq.call))) + tuple(p.call_key(seq.call))
 
     def _forward(self, work: list[tuple[Sequence, int]]) -> tuple[Any, list[tuple[Sequence, int]]]:
-        """One model call for the step's tokens: decoders first (by row), then chunks."""
-        work.sort(key=lambda w: (w[1] > 1, w[0].row if w[1] == 1 else 0))
-        ids: list[int] = []
-        pos: list[int] = []
-        keep: list[int] = []
-        owners: list[tuple[Sequence, int]] = []  # (sequence, position) per kept logit
-        decoders = [s for s, n in work if n == 1]
-        prefills: list[attn.Prefill] = []
-        for seq, n in work:
-            start = seq.computed
-            if n > 1:
-                mask = attn.chunk_mask(start, n, self.dtype, self.device)
-                prefills.append(attn.Prefill(seq.row or 0, start, n, len(ids), mask))
-            for p in range(start, start + n):
-                if self._wants_logits(seq, p):
-                    keep.append(len(ids) + p - start)
-                    owners.append((seq, p))
-            ids.extend(seq.tokens[start : start + n])
-            pos.extend(range(start, start + n))
-        rows = [s.row or 0 for s in decoders]
-        high = max(rows) + 1 if rows else 0
+        """One model call for all of the step's tokens (see `packing`)."""
         assert self.kv.pool.kv is not None
-        plan = attn.StepPlan(
-            kv=self.kv.pool.kv,
-            n_decode=len(decoders),
-            dec_rows=torch.tensor(rows, dtype=torch.long, device=self.device),
-            dec_pos=torch.tensor([s.computed for s in decoders], device=self.device),
-            high=high,
-            dense=rows == list(range(high)),
-            dec_mask=attn.decode_mask(
-                rows, [s.computed for s in decoders], high, self.dtype, self.device
-            )
-            if rows
-            else None,
-            prefills=prefills,
-        )
+        packed = pack(work, self.kv.pool.kv, self.dtype, self.device)
         out = self.model(
-            input_ids=torch.tensor([ids], device=self.device),
-            position_ids=torch.tensor([pos], device=self.device),
+            input_ids=packed.input_ids,
+            position_ids=packed.position_ids,
             attention_mask=self._mask,
             use_cache=False,
-            logits_to_keep=torch.tensor(keep, dtype=torch.long, device=self.device),
-            **{attn.PLAN_KW: plan},
+            logits_to_keep=packed.keep,
+            **{attn.PLAN_KW: packed.plan},
         )
-        return out.logits[0], owners
-
-    def _wants_logits(self, seq: Sequence, p: int) -> bool:
-        if seq.score_from is not None:
-            return seq.score_from - 1 <= p <= len(seq.tokens) - 2
-        return p == len(seq.tokens) - 1
+        return out.logits[0], packed.owners
 
     def _advance(
         self, work: list[tuple[Sequence, int]], logits: Any, owners: list[tuple[Sequence, int]]

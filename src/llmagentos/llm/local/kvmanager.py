@@ -63,18 +63,16 @@ class KVManager:
         hashes = self._hashes(seq)
         if self.prefix_cache and seq.id not in self.store and self._should_wait(hashes):
             return False
-        row = self.pool.alloc()
-        if row is None:
-            return False
-        seq.row = row
-        own = self.store.pop(seq.id)
+        own = self.store.get(seq.id)
         if own is not None:
+            row = self._alloc(None)
+            if row is None:
+                return False
             self.pool.load(row, own.kv, own.length)
-            seq.computed = own.length
-        else:
-            seq.computed = 0
-            if self.prefix_cache:
-                seq.computed = self._copy_prefix(seq, hashes)
+            self.store.pop(seq.id)
+            seq.row, seq.computed = row, own.length
+        elif not self._take_prefix(seq, hashes):
+            return False
         self.holders[seq.id] = seq
         self.pending.extend(seq.id, seq.tokens, len(seq.tokens))
         return True
@@ -91,26 +89,32 @@ class KVManager:
         seq.row = None
 
     def park(self, seq: Sequence) -> None:
-        """`seq` finished: keep its KV for reuse (or drop it when the cache is off)."""
-        keep = self.prefix_cache and seq.computed >= self.index.block
-        if seq.row is not None:
-            self.detach(seq, keep)
-        if keep and seq.id in self.store:
+        """`seq` finished: keep its KV, in its row until the row is wanted, for reuse."""
+        if self.prefix_cache and seq.computed >= self.index.block:
+            self.pending.remove(seq.id)
             self.parked[seq.id] = self.clock()
-            self.fit(())
         else:
-            self._unhold(seq)
+            self.drop(seq)
 
     def drop(self, seq: Sequence) -> None:
         """Forget all of `seq`'s KV (cancelled, expired, or evicted while parked)."""
         if seq.row is not None:
-            self.detach(seq, keep=False)
+            self.pool.free(seq.row)
+            seq.row = None
         self._unhold(seq)
+
+    def idle(self) -> None:
+        """Nothing runs: move parked rows into the store and give the rows' memory back."""
+        for seq_id in list(self.parked):
+            holder = self.holders[seq_id]
+            if holder.row is not None:
+                self._stash(holder)
+        self.pool.trim()
 
     # -- memory -----------------------------------------------------------------------------
 
     def expire(self) -> None:
-        """Drop parked copies older than the TTL."""
+        """Drop parked KV older than the TTL."""
         limit = self.clock() - self.ttl_s
         while self.parked:
             seq_id, used = next(iter(self.parked.items()))
@@ -119,20 +123,43 @@ class KVManager:
             self._evict(self.holders[seq_id])
 
     def fit(self, waiting: Iterable[Sequence]) -> None:
-        """Evict until rows plus store fit the budget: parked first, then preempted KV."""
+        """Evict until rows plus store fit the budget: parked copies first, then preempted."""
         if self.nbytes <= self.budget_bytes:
             return
-        while self.parked and self.nbytes > self.budget_bytes:
-            self._evict(self.holders[next(iter(self.parked))])
+        for seq_id in list(self.parked):  # parked rows cost nothing: the rows exist anyway
+            if self.nbytes <= self.budget_bytes:
+                return
+            if seq_id in self.store:
+                self._evict(self.holders[seq_id])
         for seq in sorted(waiting, key=lambda s: s.arrival, reverse=True):
             if self.nbytes <= self.budget_bytes:
                 break
             if seq.id in self.store:
                 self._evict(seq)
 
+    def _alloc(self, keep: Sequence | None) -> int | None:
+        """A free row, else the row of the least recently used parked sequence (not `keep`)."""
+        row = self.pool.alloc()
+        if row is not None:
+            return row
+        for seq_id in self.parked:
+            holder = self.holders[seq_id]
+            if holder.row is not None and holder is not keep:
+                self._stash(holder)
+                return self.pool.alloc()
+        return None
+
+    def _stash(self, holder: Sequence) -> None:
+        """Move a parked sequence's KV from its row to the store (budget permitting)."""
+        assert holder.row is not None
+        self.store.put(holder.id, self.pool.save(holder.row, holder.computed), holder.computed)
+        self.pool.free(holder.row)
+        holder.row = None
+        self.fit(())
+
     def _evict(self, seq: Sequence) -> None:
         self.evictions += 1
-        self._unhold(seq)
+        self.drop(seq)
         seq.computed = 0  # a waiting sequence recomputes from its tokens when it runs again
 
     def _unhold(self, seq: Sequence) -> None:
@@ -160,7 +187,37 @@ class KVManager:
         # Keep at least one token to compute: its logits give the next token (or score).
         return (seq.score_from or len(seq.tokens)) - 1
 
-    def _copy_prefix(self, seq: Sequence, hashes: list[int]) -> int:
+    def _take_prefix(self, seq: Sequence, hashes: list[int]) -> bool:
+        """Give `seq` a row with the longest prefix any holder has; False: no row free."""
+        best, n = self._best(seq, hashes) if self.prefix_cache else (None, 0)
+        parked_row = best is not None and best.id in self.parked and best.row is not None
+        if parked_row and best is not None and n == best.computed:
+            # The agent's next turn extends its last one: continue in the same row, no copy.
+            seq.row, best.row = best.row, None
+            self._unhold(best)
+            seq.computed = n
+            return True
+        row = self._alloc(best)
+        if row is None:
+            return False
+        seq.row, seq.computed = row, n
+        if best is None or n == 0:
+            return True
+        if best.row is not None:
+            self.pool.copy(best.row, row, n)
+        else:
+            stored = self.store.get(best.id)
+            assert stored is not None
+            self.pool.load(row, stored.kv, n)
+            if best.status is Status.DONE and n == stored.length:
+                self._unhold(best)  # fully extended by its successor: move, not copy
+        if best.id in self.parked:
+            self.parked[best.id] = self.clock()
+            self.parked.move_to_end(best.id)
+        return True
+
+    def _best(self, seq: Sequence, hashes: list[int]) -> tuple[Sequence | None, int]:
+        """The holder sharing the longest prefix with `seq`, and how many tokens."""
         depth, holders = self.index.lookup(hashes)
         limit = self._limit(seq)
         best, best_len = None, 0
@@ -171,21 +228,7 @@ class KVManager:
             n = self._match(seq, holder, min(depth * self.index.block, limit), limit)
             if n > best_len:
                 best, best_len = holder, n
-        if best is None or best_len == 0:
-            return 0
-        assert seq.row is not None
-        if best.row is not None:
-            self.pool.copy(best.row, seq.row, best_len)
-        else:
-            stored = self.store.get(best.id)
-            assert stored is not None
-            self.pool.load(seq.row, stored.kv, best_len)
-            if best.status is Status.DONE and best_len == stored.length:
-                self._unhold(best)  # fully extended by its successor: move, not copy
-            elif best.id in self.parked:
-                self.parked[best.id] = self.clock()
-                self.parked.move_to_end(best.id)
-        return best_len
+        return best, best_len
 
     def _match(self, seq: Sequence, holder: Sequence, blocks: int, limit: int) -> int:
         """Tokens `seq` shares with `holder`'s KV, trusting no hash without the tokens."""

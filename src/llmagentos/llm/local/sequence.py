@@ -100,3 +100,9 @@ class Sequence:
     @property
     def scoring(self) -> bool:
         return self.score_from is not None
+
+    def wants_logits(self, position: int) -> bool:
+        """Whether the logits after `position` are needed: to sample, or to score a token."""
+        if self.score_from is not None:
+            return self.score_from - 1 <= position <= len(self.tokens) - 2
+        return position == len(self.tokens) - 1
