@@ -30,6 +30,7 @@ check: lint types
 
 bench: $(STAMP)
 	$(BIN)/python bench/syscall_overhead.py --json bench/results/syscall_overhead.json
+	$(BIN)/python bench/maze.py --json bench/results/maze.json
 
 clean:
 	rm -rf $(VENV) .llmagentos .pytest_cache .mypy_cache .ruff_cache

@@ -98,8 +98,6 @@ class EnvRegistry:
         import gymnasium
         from gymnasium.envs.registration import load_env_creator
 
-        import llmagentos.envs  # noqa: F401 - registers llmagentos/Maze-v0
-
         config = dict(config)
         try:
             spec = gymnasium.spec(env)
