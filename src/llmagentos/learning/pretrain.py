@@ -75,6 +75,9 @@ def save_model(
 
         shutil.rmtree(tmp)
     net.save_pretrained(str(tmp))  # type: ignore[operator]
+    if kind == "causal-lm":
+        # The context window the local core serves is the one the model was built for.
+        tokenizer.model_max_length = getattr(net.config, "max_position_embeddings", 2048)
     tokenizer.save_pretrained(str(tmp))
     if kind == "causal-lm":
         stops = [tokenizer.convert_tokens_to_ids(t) for t in (END, "<|user|>", "<|system|>")]

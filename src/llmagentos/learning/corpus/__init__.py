@@ -3,7 +3,8 @@
 Tasks come from the bundled apps' domains: tool calls in the ReAct JSON format (calculator,
 orders, weather, memory search, messages, reports, maze steps) and answers from the tools'
 results; answers from a given or retrieved passage; one-sentence extractive summaries; maze
-moves; sentiment and intent classification; a customer desk's replies.
+moves; sentiment and intent classification; a customer desk's replies; and, as an
+auxiliary drill that is not evaluated, saying back a string exactly.
 
 `generate(n, seed, "train")` draws the training mixture; `eval_set(seed)` draws a fixed
 number of examples per task from *held-out* question frames and entities, so no eval
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from llmagentos.learning.corpus.classify import classify_task, desk_task, labelled_texts
+from llmagentos.learning.corpus.echo import echo_task
 from llmagentos.learning.corpus.example import Example, Target
 from llmagentos.learning.corpus.maze import maze_task
 from llmagentos.learning.corpus.passages import qa_task, retrieval_task, summary_task
@@ -47,8 +49,11 @@ TASKS: dict[str, tuple[Generator, float]] = {
     "summary": (summary_task, 7),
     "classify": (classify_task, 12),
     "desk": (desk_task, 6),
+    "echo": (echo_task, 6),
 }
 """Task name → (generator, weight in the training mixture)."""
+AUXILIARY = frozenset({"echo"})
+"""Tasks trained on but not evaluated (they would flatter the figures)."""
 
 
 def generate(n: int, seed: int = 0, split: Split = "train") -> list[Example]:
@@ -63,6 +68,8 @@ def eval_set(seed: int = 0, per_task: int = 40) -> list[Example]:
     """`per_task` held-out examples of every task, in task order."""
     out: list[Example] = []
     for name, (make, _) in TASKS.items():
+        if name in AUXILIARY:
+            continue
         rng = random.Random(f"eval:{seed}:{name}")
         out.extend(make(rng, "eval") for _ in range(per_task))
     return out

@@ -10,65 +10,60 @@ import random
 
 from llmagentos.learning.corpus import pools
 from llmagentos.learning.corpus.example import Example, Target, answer_text
-from llmagentos.learning.corpus.pools import Pool, Split, _pool
+from llmagentos.learning.corpus.pools import Split, _pool, held_out, shared
 from llmagentos.learning.corpus.tools import offer, system_prompt
 
-SENTIMENT: dict[str, Pool] = {
-    "positive": _pool(
-        "I love this {product}.|The {product} works perfectly.|Great {product}, fast delivery."
-        "|The {product} exceeded my expectations.|Really happy with the {product}."
-        "|Excellent {product}, I would buy it again.|The {product} is great value for money."
-        "|Best purchase this year, the {product} is excellent."
-        "|I am really happy, the {product} works great.",
-        2,
+SENTIMENT: dict[str, tuple[str, ...]] = {
+    "positive": shared(
+        "I love this {p}|the {p} works perfectly|the {p} is great|really happy with the {p}"
+        "|the {p} exceeded my expectations|excellent {p}|the {p} is great value for money"
+        "|best {p} I ever had|the {p} is fantastic|very pleased with the {p}"
+        "|the {p} works great|I would buy the {p} again"
     ),
-    "negative": _pool(
-        "The {product} broke after two days.|Terrible {product}, do not buy it."
-        "|I am disappointed with the {product}.|The {product} stopped working."
-        "|The {product} is awful.|Poor quality, the {product} arrived damaged."
-        "|I want to return the {product}, it is terrible."
-        "|Waste of money, the {product} is awful.|Very disappointed, the {product} broke.",
-        2,
+    "negative": shared(
+        "the {p} broke after two days|terrible {p}|I am disappointed with the {p}"
+        "|the {p} stopped working|the {p} is awful|the {p} arrived damaged|poor quality {p}"
+        "|the {p} is a waste of money|very unhappy with the {p}|the {p} is useless"
+        "|I regret buying the {p}|do not buy the {p}"
     ),
-    "neutral": _pool(
-        "The {product} arrived on {day}.|I bought the {product} last week."
-        "|The {product} comes in a box.|The {product} is {color}.|I ordered the {product} on {day}."
-        "|The {product} was delivered in a {color} box.|My sister has the same {product}."
-        "|The {product} came on {day} in a box.|I got the {product} last {day}.",
-        2,
+    "neutral": shared(
+        "the {p} arrived on {day}|I bought the {p} last week|the {p} comes in a box"
+        "|the {p} is {color}|I ordered the {p} on {day}|the {p} came in a {color} box"
+        "|my sister has the same {p}|the {p} came with a manual|I got the {p} yesterday"
+        "|the {p} is the {color} model"
     ),
 }
-INTENT: dict[str, Pool] = {
-    "order_status": _pool(
-        "Where is my package?|My order {id} has not arrived.|When will order {id} arrive?"
-        "|Has my order shipped yet?|I am still waiting for my order {id}."
-        "|Is my order {id} on its way?|When does my package arrive?",
-        2,
+INTENT: dict[str, tuple[str, ...]] = {
+    "order_status": shared(
+        "where is my package|my order {id} has not arrived|when will order {id} arrive"
+        "|has my order shipped yet|I am still waiting for order {id}|is my order {id} on its way"
+        "|when does my package arrive|can you track my order {id}"
     ),
-    "refund": _pool(
-        "I want a refund for the {product}.|Can I get my money back?|Please refund order {id}."
-        "|How do I get a refund?|I would like my money back for order {id}."
-        "|Can you refund the {product}, please?|I need a refund, the {product} was wrong.",
-        2,
+    "refund": shared(
+        "I want a refund for the {p}|can I get my money back|please refund order {id}"
+        "|how do I get a refund|I would like my money back for order {id}"
+        "|refund the {p}, please|I need a refund, the {p} was wrong"
+        "|I want to return the {p} for a refund"
     ),
-    "cancel_order": _pool(
-        "Please cancel order {id}.|I want to cancel my order.|Cancel the {product} I ordered."
-        "|Can you cancel order {id}?|I no longer want the {product}, please cancel it."
-        "|I changed my mind, cancel order {id}.|Please cancel my order for the {product}.",
-        2,
+    "cancel_order": shared(
+        "please cancel order {id}|I want to cancel my order|cancel the {p} I ordered"
+        "|can you cancel order {id}|I no longer want the {p}, cancel it"
+        "|I changed my mind, cancel order {id}|please cancel my order for the {p}"
+        "|I want to cancel order {id} now"
     ),
-    "complaint": _pool(
-        "Your support was rude.|The delivery driver was very late.|I am unhappy with your service."
-        "|Nobody answered my emails.|Your service is very slow."
-        "|I am very unhappy, the delivery was late again.|Your support team was rude to me.",
-        2,
+    "complaint": shared(
+        "your support was rude|the delivery driver was very late"
+        "|I am unhappy with your service|nobody answered my emails|your service is very slow"
+        "|the delivery was late again|your support team was rude to me"
+        "|I waited an hour on the phone"
     ),
-    "greeting": _pool(
-        "Hello!|Hi there.|Good morning!|Hey, how are you?|Good afternoon.|Hello, good evening!"
-        "|Hi, good morning!",
-        2,
+    "greeting": shared(
+        "hello|hi there|good morning|hey, how are you|good afternoon|hello, good evening"
+        "|hi, good morning|hey there"
     ),
 }
+# A text is a phrase in a frame; some (phrase, frame) pairs are held out for evaluation.
+_TEXT_FRAMES = shared("{s}.|{S}.|{S}!|Honestly, {s}.|Well, {s}.|{S}, to be honest.|Hi, {s}.")
 DESK_REPLIES = {
     "order_status": "I can check that for you. Please tell me your order number.",
     "refund": "Refunds are possible within 30 days of delivery. "
@@ -101,15 +96,19 @@ _FRAMES = {
 
 def labelled_text(rng: random.Random, split: Split, task: str) -> tuple[str, str]:
     """A `(text, label)` pair for `task` ("sentiment" or "intent")."""
-    label = rng.choice(sorted(_TASKS[task]))
-    template = _TASKS[task][label].pick(rng, split)
-    text = template.format(
-        product=pools.PRODUCTS.pick(rng, split).split(" ", 1)[-1],
+    phrases = _TASKS[task]
+    while True:
+        label = rng.choice(sorted(phrases))
+        phrase, frame = rng.choice(phrases[label]), rng.choice(_TEXT_FRAMES)
+        if held_out(f"{task}|{phrase}|{frame}") == (split == "eval"):
+            break
+    filled = phrase.format(
+        p=rng.choice(pools.ITEMS),
         day=rng.choice(pools.DAYS),
         color=rng.choice(pools.COLORS),
         id=pools.order_id(rng),
     )
-    return text, label
+    return frame.format(s=filled, S=filled[0].upper() + filled[1:]), label
 
 
 def labelled_texts(seed: int, n: int, split: Split, task: str) -> list[tuple[str, str]]:

@@ -18,7 +18,7 @@ _ENV_IDS = ("maze", "m1", "m2", "maze-1", "maze-7", "lab", "grid", "env0")
 _FRAMES = _pool(
     "{state} Which way should you move?|{state} Take the next step toward the goal."
     "|{state} What is your next move?|{state} Move toward the goal."
-    "|{state} Pick your move.",
+    "|{state} Which move should you take?",
     1,
 )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from llmagentos.learning.corpus import pools
 from llmagentos.learning.corpus.example import Example, Target, answer_text
-from llmagentos.learning.corpus.pools import Pool, Split, _pool
+from llmagentos.learning.corpus.pools import Names, Pool, Split, _pool
 from llmagentos.learning.corpus.tools import offer, system_prompt
 from llmagentos.learning.corpus.tooltasks import tool_conversation
 
@@ -43,7 +43,7 @@ def _person(rng: random.Random) -> str:
     return pools.PEOPLE.pick(rng, "train")
 
 
-ENTITIES: dict[str, tuple[Pool, list[Attribute]]] = {
+ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
     "place": (
         pools.PLACES,
         [

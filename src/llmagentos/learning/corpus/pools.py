@@ -1,14 +1,19 @@
-"""Entity and value pools for the generated corpus, each split into train and held-out parts.
+"""Entities and values for the generated corpus, and the train / held-out split.
 
-Held-out entities (the names an eval prompt is about) never appear in a training example,
-so the evaluation measures copying and choosing, not recall of memorised names. Value
-pools (times, prices, cities) are shared: the model must be able to write them.
+Entity names (places, products, people, companies, topics, some cities) are *generated* from
+syllables, so there are tens of thousands of them: a small model cannot memorise them and
+has to learn to copy names from the prompt, which is what answering from a passage or
+filling a tool argument needs. A name belongs to the held-out split when its hash says so
+(one in eight); training never draws a held-out name and evaluation draws nothing else.
+Question frames are split the same way by hand (`Pool`): held-out frames reuse the
+training vocabulary in new sentences.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,9 +30,6 @@ class Pool:
     def pick(self, rng: random.Random, split: Split) -> str:
         return rng.choice(self.train if split == "train" else self.held_out)
 
-    def pick_n(self, rng: random.Random, split: Split, n: int) -> list[str]:
-        return rng.sample(self.train if split == "train" else self.held_out, n)
-
 
 def _pool(words: str, held_out: int) -> Pool:
     """A pool from a `|`-separated list whose last `held_out` entries are held out."""
@@ -39,57 +41,82 @@ def shared(words: str) -> tuple[str, ...]:
     return tuple(w.strip() for w in words.split("|") if w.strip())
 
 
-PLACES = _pool(
-    "Lumen Cafe|Harbor Library|Oakridge Museum|Northside Gym|Maple Bakery|Riverside Clinic|"
-    "Sunset Pool|Cedar Bookshop|Granite Climbing Hall|Willow Tea House|Pinecrest Market|"
-    "Blue Door Diner|Old Mill Gallery|Fern Street Pharmacy|Copper Kettle Pub|Summit Cinema|"
-    "Lakeside Bike Shop|Marble Art School|Orchard Florist|Beacon Post Office|Silver Spoon Deli|"
-    "Ivy Lane Dentist|Kestrel Yoga Studio|Meadow Garden Center|"
-    # held out
-    "Amber Hill Observatory|Quartz Bay Aquarium|Thistle Corner Cafe|Juniper Music Hall|"
-    "Falcon Ridge Library|Saffron Noodle Bar",
-    6,
+def held_out(name: str) -> bool:
+    """Whether a generated name belongs to the evaluation split (stable across runs)."""
+    return zlib.crc32(name.encode()) % 8 == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """A generator of entity names, split into train and held-out names by `held_out`."""
+
+    make: Callable[[random.Random], str]
+
+    def pick(self, rng: random.Random, split: Split) -> str:
+        while True:
+            name = self.make(rng)
+            if held_out(name) == (split == "eval"):
+                return name
+
+    def pick_n(self, rng: random.Random, split: Split, n: int) -> list[str]:
+        names: list[str] = []
+        while len(names) < n:
+            name = self.pick(rng, split)
+            if name not in names:
+                names.append(name)
+        return names
+
+
+SYLLABLES = shared(
+    "ka|lo|mir|ven|dor|sa|tel|bri|nor|ash|len|vi|ro|tan|mel|ur|fen|gal|is|ko|ber|ran|sel|"
+    "tho|wyn|ad|el|quin|zo|hal|mar|pe|lin|dra|cor|su|vel|ni|tor|ba|gre|sto|dun|ly|mo|ar"
 )
-PRODUCTS = _pool(
-    "Nova desk lamp|Orbit headphones|Atlas backpack|Pulse smartwatch|Breeze fan|Echo speaker|"
-    "Vertex keyboard|Glide mouse|Summit tent|Ripple water bottle|Spark kettle|Terra plant pot|"
-    "Zephyr umbrella|Halo ring light|Drift office chair|Comet scooter|Polar jacket|Ember stove|"
-    "Lyra guitar|Pixel camera|Tundra boots|Harbor raincoat|"
-    # held out
-    "Quill notebook|Nimbus blender|Sable wallet|Vanta monitor|Cobalt drill|Kite drone",
-    6,
+
+
+def word(rng: random.Random) -> str:
+    """A made-up capitalised word of two or three syllables ("Kalomir")."""
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 2, 3)))).capitalize()
+
+
+PLACE_KINDS = shared(
+    "Cafe|Library|Museum|Gym|Bakery|Clinic|Pool|Bookshop|Market|Diner|Gallery|Pharmacy|"
+    "Cinema|Yoga Studio|Florist|Deli|Tea House|Bike Shop|Art School|Post Office"
 )
-PEOPLE = _pool(
-    "Alice Moreno|Ben Carter|Chen Wei|Dana Okafor|Elias Brandt|Fatima Noor|George Lind|"
-    "Hana Sato|Ivan Petrov|Julia Costa|Kofi Mensah|Laura Blake|Mateo Ruiz|Nina Holm|"
-    "Omar Haddad|Priya Nair|Quinn Walsh|Rosa Diaz|Sam Okoye|Tara Singh|Umar Farouk|"
-    "Vera Novak|"
-    # held out
-    "Wendell Price|Xenia Marsh|Yusuf Demir|Zora Bell|Leon Ashby|Mira Castell",
-    6,
+ITEMS = shared(
+    "desk lamp|headphones|backpack|smartwatch|fan|speaker|keyboard|mouse|tent|water bottle|"
+    "kettle|plant pot|umbrella|ring light|office chair|scooter|jacket|stove|guitar|camera|"
+    "boots|raincoat|notebook|blender|wallet|monitor|drill|drone|toaster|printer"
 )
-COMPANIES = _pool(
-    "Brightwave Labs|Northwind Foods|Helix Robotics|Bluefin Logistics|Greenleaf Energy|"
-    "Ironclad Tools|Starling Media|Cobalt Systems|Redwood Bank|Silverline Air|Maple Health|"
-    "Vantage Motors|Crescent Games|Pioneer Textiles|Lighthouse Insurance|Aurora Software|"
-    "Granite Build|Tidewater Shipping|"
-    # held out
-    "Obsidian Analytics|Wildflower Cosmetics|Kestrel Aviation|Quarry Stone Works|Juno Optics",
-    5,
+COMPANY_KINDS = shared(
+    "Labs|Foods|Robotics|Logistics|Energy|Tools|Media|Systems|Bank|Air|Health|Motors|Games|"
+    "Textiles|Insurance|Software|Shipping|Optics"
 )
-TOPICS = _pool(
-    "the budget meeting|the server migration|my dentist appointment|the marketing plan|"
-    "the team offsite|the office move|the product launch|the hiring plan|my vacation|"
-    "the quarterly report|the new website|the customer survey|the security audit|"
-    "the training course|the supplier contract|the holiday party|"
-    # held out
-    "the warehouse inventory|the board presentation|the design review|my gym schedule",
-    4,
+FIRST_NAMES = shared(
+    "Alice|Ben|Chen|Dana|Elias|Fatima|George|Hana|Ivan|Julia|Kofi|Laura|Mateo|Nina|Omar|"
+    "Priya|Quinn|Rosa|Sam|Tara|Umar|Vera|Wendell|Xenia|Yusuf|Zora|Leon|Mira|Aiko|Bruno|"
+    "Carla|Deepak|Emma|Farid|Greta|Hugo|Ines|Jonas|Keiko|Lucas|Maya|Nils|Olga|Pablo"
 )
+TOPIC_ADJECTIVES = shared(
+    "budget|quarterly|annual|weekly|new|team|product|security|customer|sales|design|"
+    "hiring|marketing|board|training|holiday|office|server|supplier|website"
+)
+TOPIC_NOUNS = shared(
+    "meeting|report|review|plan|launch|audit|survey|migration|offsite|party|contract|"
+    "presentation|course|schedule|inventory|move|deadline|workshop|interview"
+)
+
+PLACES = Names(lambda rng: f"{word(rng)} {rng.choice(PLACE_KINDS)}")
+PRODUCTS = Names(lambda rng: f"{word(rng)} {rng.choice(ITEMS)}")
+PEOPLE = Names(lambda rng: f"{rng.choice(FIRST_NAMES)} {word(rng)}")
+COMPANIES = Names(lambda rng: f"{word(rng)} {rng.choice(COMPANY_KINDS)}")
+TOPICS = Names(lambda rng: f"the {rng.choice(TOPIC_ADJECTIVES)} {rng.choice(TOPIC_NOUNS)}")
+
 CITIES = shared(
     "Berlin|Paris|Lisbon|Oslo|Madrid|Rome|Vienna|Prague|Dublin|Warsaw|Athens|Tokyo|Seoul|"
     "Toronto|Boston|Denver|Chicago|Austin|Sydney|Nairobi|Lima|Cairo|Mumbai|Helsinki"
 )
+TOWNS = Names(lambda rng: rng.choice(CITIES) if rng.random() < 0.5 else word(rng))
+"""Places a tool is asked about: real cities or made-up towns (their names get copied)."""
 STREETS = shared(
     "Elm Street|Harbor Road|King Street|Mill Lane|Park Avenue|River Road|Station Road|"
     "Church Street|Bridge Street|High Street|Garden Way|Market Square"
@@ -128,12 +155,3 @@ def price(rng: random.Random) -> str:
 
 def year(rng: random.Random) -> str:
     return str(rng.randint(1950, 2022))
-
-
-def email_for(name: str) -> str:
-    first, _, last = name.lower().partition(" ")
-    return f"{first}.{last or 'mail'}@example.com"
-
-
-def pick(rng: random.Random, items: Sequence[str]) -> str:
-    return rng.choice(tuple(items))

@@ -139,13 +139,14 @@ def order_task(rng: random.Random, split: Split) -> Example:
 
 _WEATHER_FRAMES = _frames(
     "What is the weather in {city}?|Is it raining in {city}?|How warm is it in {city} today?"
-    "|What's the weather like in {city} right now?"
-    "|Tell me the forecast for {city}.|Should I take an umbrella in {city} today?",
+    "|What's the weather like in {city} right now?|What is the forecast for {city}?"
+    "|Do I need an umbrella in {city} today?|Weather in {city}, please."
+    "|Tell me the weather forecast for {city}.|Will I need an umbrella in {city}?",
 )
 
 
 def weather_task(rng: random.Random, split: Split) -> Example:
-    city, sky, temp = rng.choice(pools.CITIES), rng.choice(pools.WEATHER), rng.randint(-5, 34)
+    city, sky, temp = pools.TOWNS.pick(rng, split), rng.choice(pools.WEATHER), rng.randint(-5, 34)
     result = {"city": city, "conditions": sky, "temp_c": temp}
     user = _WEATHER_FRAMES.pick(rng, split).format(city=city)
     answer = f"It is {sky} and {temp} C in {city}."
@@ -194,6 +195,7 @@ def memory_task(rng: random.Random, split: Split) -> Example:
 
 _MESSAGE_FRAMES = _frames(
     "Tell {name} that {msg}.|Send {name} a message saying {msg}.|Message {name}: {msg}."
+    "|Let {name} know that {msg}.|Notify {name}: {msg}."
     "|Please let {name} know that {msg}.|Could you notify {name} that {msg}?",
 )
 _MESSAGES = (
@@ -225,7 +227,8 @@ def message_task(rng: random.Random, split: Split) -> Example:
 _REPORT_FRAMES = _frames(
     'Publish a report titled "{title}" that says: {body}'
     '|Publish the report "{title}" with this text: {body}'
-    '|Post a report named "{title}" with the text: {body}',
+    '|Post the report "{title}": {body}'
+    '|Please post a report titled "{title}" with the text: {body}',
     1,
 )
 _TITLES = pools.shared(

@@ -1,0 +1,40 @@
+"""`builtin:tiny`, the shipped model, running agents through the kernel and the local core.
+
+These are the checks behind "a fresh clone runs an agent offline with sensible in-domain
+answers": a ReAct worker calls the calculator and answers with its result, and a seed-style
+desk answers a customer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmagentos import Kernel, KernelConfig
+from llmagentos.models import shipped_dir
+from llmagentos.sdk.react import ReActAgent
+from llmagentos.tools import calculator
+
+pytest.importorskip("transformers")
+pytestmark = pytest.mark.skipif(shipped_dir("tiny") is None, reason="builtin-tiny not shipped")
+
+
+async def worker(ctx: Any, task: str) -> dict[str, Any]:
+    result = await ReActAgent(ctx, ["calculator"], max_steps=3).solve(task)
+    return {"answer": result.answer, "steps": len(result.steps)}
+
+
+async def desk(ctx: Any, question: str) -> str:
+    reply = await ctx.chat(question, max_tokens=40)
+    return str(reply.text)
+
+
+async def test_agents_think_with_the_builtin_model_offline(tmp_path: Path) -> None:
+    config = KernelConfig(state_dir=tmp_path / "state")
+    async with Kernel(config, models={"tiny": "builtin:tiny"}, tools=[calculator]) as kernel:
+        solved = await kernel.run(worker, {"task": "Compute 12 boxes of 24 apples as `12 * 24`."})
+        assert solved == {"answer": "288", "steps": 2}
+        reply = await kernel.run(desk, {"question": "Where is my order?"})
+        assert "order number" in reply
