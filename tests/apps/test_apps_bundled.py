@@ -10,12 +10,17 @@ from typing import Any
 
 import pytest
 
-from llmagentos.apps import AppStore, choose_model, run_app
+from llmagentos.apps import AppStore, choose_model, prepare_app, run_app, spawn_app
+from llmagentos.apps.classify_translate import offline as pipeline
 from llmagentos.apps.runner import AppRun
+from llmagentos.apps.sentiment_monitor import offline as news
+from llmagentos.apps.summarizer import offline as summaries
 from llmagentos.errors import LLMAgentOSError
+from llmagentos.kernel.config import KernelConfig
 from llmagentos.kernel.kernel import Kernel
 from llmagentos.memory.manager import MemoryConfig
 from llmagentos.records import replace
+from llmagentos.testing import FunctionModel
 
 HASHED = {"memory": MemoryConfig(embedder="hash")}  # no model download in tests
 
@@ -133,3 +138,28 @@ def test_a_default_model_that_cannot_load_falls_back_to_the_double_with_a_note()
     assert note is not None and "builtin:no-such-model is not available" in note
     with pytest.raises(LLMAgentOSError, match="no-such-model"):
         choose_model(manifest, "builtin:no-such-model")  # asked for by name: no fallback
+
+
+async def test_several_apps_share_one_kernel_and_one_model(tmp_path: Path) -> None:
+    def one_model(messages: Any, request: Any) -> str:  # what the built-in model will be
+        prompt = messages[-1].content
+        if prompt.startswith("Summarize"):
+            return summaries.extract(prompt.partition(":")[2])
+        if prompt.startswith("Sentiment of this text"):
+            return news.answer(messages, request)
+        return pipeline.answer(messages, request)
+
+    apps = [
+        prepare_app(n, tmp_path) for n in ("summarizer", "classify_translate", "sentiment_monitor")
+    ]
+    kernel = Kernel(
+        KernelConfig(state_dir=tmp_path, **HASHED),
+        models={"model": FunctionModel(one_model)},
+        tools=[t for app in apps for t in app.tools],
+    )
+    async with kernel:
+        pids = [await spawn_app(kernel, app) for app in apps]
+        statuses = [await kernel.wait(pid, timeout=60) for pid in pids]
+    assert [s.state for s in statuses] == ["done"] * 3, [s.error for s in statuses]
+    assert statuses[1].result["handled"] == [3, 3]
+    assert len(statuses[2].result["alerts"]) == 2

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmagentos.access import Policy
+from llmagentos.access import Policy, Rule
 from llmagentos.apps.errors import InvalidManifest
 from llmagentos.apps.factory import resolve_tools
 from llmagentos.apps.manifest import AppManifest
@@ -25,9 +25,10 @@ from llmagentos.errors import LLMAgentOSError
 from llmagentos.kernel.config import KernelConfig
 from llmagentos.kernel.kernel import Kernel
 from llmagentos.kernel.programs import ProgramRegistry
-from llmagentos.kernel.syscalls import ExitStatus
+from llmagentos.kernel.syscalls import Capabilities, ExitStatus
 from llmagentos.llm.base import LLMBackend
 from llmagentos.llm.spec import create_backend
+from llmagentos.tools import Tool
 
 OFFLINE = "offline"
 Display = Callable[[Kernel, "asyncio.Future[Any]"], Awaitable[None]]
@@ -87,6 +88,44 @@ async def approve_everything(kernel: Kernel, stop: asyncio.Event, by: str = "ope
     return approved
 
 
+@dataclass(frozen=True)
+class PreparedApp:
+    """An app ready to spawn on a kernel: its tools, capabilities and policy rules.
+
+    To run several apps on one kernel (the main job), prepare each, boot the kernel with
+    all their tools and rules, and `spawn_app` each; keep `code_root` importable.
+    """
+
+    manifest: AppManifest
+    tools: tuple[Tool[..., Any], ...]
+    capabilities: Capabilities
+    rules: tuple[Rule, ...]
+    code_root: Path | None
+
+
+def prepare_app(name: str, state_dir: str | Path = ".llmagentos") -> PreparedApp:
+    """Find app `name`, build its tools for its data directory, check its grants."""
+    store = AppStore(state_dir)
+    info = store.get(name)
+    manifest = info.manifest
+    with importable(info.code_root):
+        tools = resolve_tools(manifest.tools, store.data(name))
+    caps = requested_capabilities(manifest, [t.name for t in tools])
+    if info.granted is not None:
+        caps = check_granted(name, info.granted, caps)
+    return PreparedApp(manifest, tuple(tools), caps, manifest.policy, info.code_root)
+
+
+async def spawn_app(kernel: Kernel, app: PreparedApp, args: dict[str, Any] | None = None) -> int:
+    """Start the app's entry point as a process (its default args under `args`)."""
+    return await kernel.spawn(
+        app.manifest.entry,
+        {**(app.manifest.args or {}), **(args or {})},
+        name=app.manifest.name,
+        capabilities=app.capabilities,
+    )
+
+
 async def run_app(
     name: str,
     args: dict[str, Any] | None = None,
@@ -99,40 +138,28 @@ async def run_app(
     display: Display | None = None,
     kernel_options: dict[str, Any] | None = None,
 ) -> AppRun:
-    """Run app `name` to the end (see the module docstring).
+    """Run app `name` alone on a kernel, to the end (see the module docstring).
 
     `policy`: operator rules, checked before the app's own; `approve`: approve every
     "ask" at once (an operator stand-in); `resume`: also resume unfinished processes of
     earlier runs; `display(kernel, until)`: e.g. a live process table; `kernel_options`:
     more `KernelConfig` fields (a memory embedder, a scheduler).
     """
-    store = AppStore(state_dir)
-    info = store.get(name)
-    manifest = info.manifest
-    with importable(info.code_root):
-        tools = resolve_tools(manifest.tools, store.data(name))
-        caps = requested_capabilities(manifest, [t.name for t in tools])
-        if info.granted is not None:
-            caps = check_granted(name, info.granted, caps)
-        model_name, backend, note = choose_model(manifest, model)
-        rules = (*(policy.rules if policy else ()), *manifest.policy)
-        kernel = Kernel(
-            KernelConfig(state_dir=state_dir, recover=resume, **(kernel_options or {})),
-            models={model_name: backend},
-            tools=tools,
-            policy=Policy(rules, default=policy.default if policy else "allow"),
-        )
+    app = prepare_app(name, state_dir)
+    model_name, backend, note = choose_model(app.manifest, model)
+    rules = (*(policy.rules if policy else ()), *app.rules)
+    kernel = Kernel(
+        KernelConfig(state_dir=state_dir, recover=resume, **(kernel_options or {})),
+        models={model_name: backend},
+        tools=list(app.tools),
+        policy=Policy(rules, default=policy.default if policy else "allow"),
+    )
+    with importable(app.code_root):
         async with kernel:
             stop = asyncio.Event()
             approver = asyncio.create_task(approve_everything(kernel, stop)) if approve else None
             try:
-                pid = await kernel.spawn(
-                    manifest.entry,
-                    {**(manifest.args or {}), **(args or {})},
-                    name=name,
-                    capabilities=caps,
-                )
-                done = asyncio.ensure_future(kernel.wait(pid))
+                done = asyncio.ensure_future(kernel.wait(await spawn_app(kernel, app, args)))
                 if display is not None:
                     await display(kernel, done)
                 status = await done
