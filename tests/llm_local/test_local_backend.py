@@ -163,3 +163,28 @@ async def test_counting_never_refuses(backend: LocalBackend) -> None:
     assert backend.count_prompt_tokens(LLMRequest(messages=())) == 0
     raw = LLMRequest(messages=(Message("user", ""),), raw_prompt=True)
     assert backend.count_prompt_tokens(raw) == 0
+
+
+async def test_a_failed_step_fails_its_calls_not_the_engine(tiny_path: Path) -> None:
+    from llmagentos.errors import BackendError
+
+    b = LocalBackend(str(tiny_path))
+    model = b.runner.core.model
+    calls = {"n": 0}
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("out of memory, say")
+        return model(*args, **kwargs)
+
+    b.runner.core.model = flaky
+    try:
+        with pytest.raises(BackendError, match="out of memory"):
+            await b.complete(ask("first", max_tokens=4))
+        answer = await b.complete(ask("second", max_tokens=4))
+        assert answer.usage.completion_tokens >= 1
+        stats = await b.stats()
+        assert (stats.running, stats.waiting) == (0, 0)
+    finally:
+        await b.aclose()

@@ -1,11 +1,15 @@
 """The continuous-batching engine core: one `step()` runs one forward pass for the batch.
 
-Written here rather than taken from transformers' `ContinuousBatchingManager`: that manager
-owns its thread, its FIFO scheduler and its cache, and on CPU gathers paged KV at every
-layer of every step. This engine needs what it lacks: the kernel's policies deciding who
-runs (with preemption), per-request sampling with seeds and logprobs, stop strings, KV kept
-after a call for the agent's next turn, snapshots, and scoring. transformers still runs the
-model: its forward, with our attention (`attention.py`) plugged in through its interface.
+Written here rather than taken from transformers' `ContinuousBatchingManager` (measured in
+`bench/llm_throughput.py` as baseline B3). That manager owns its thread, its scheduler and
+its cache; without flash-attention kernels (CPU) its sdpa path gathers every sequence's
+paged KV at each layer and attends over the whole packed batch under a block-diagonal
+mask, so a decode step's attention work grows with the square of the batch, and on the
+benchmark's agent workload it ran slower than one `generate()` at a time. This engine also
+needs what the manager lacks: the kernel's policies deciding who runs (with preemption),
+per-request sampling with seeds and logprobs, stop strings, KV kept after a call for the
+agent's next turn, snapshots, and scoring. transformers still runs the model: its own
+forward, with our attention (`attention.py`) plugged in through its attention interface.
 
 Only one thread may call the methods of `EngineCore`; `runner.py` owns that thread.
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
@@ -20,6 +21,7 @@ from llmagentos.llm.local.engine import EngineCore
 from llmagentos.llm.local.params import TokenEvent
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 Item = TokenEvent | BaseException
 
 
@@ -118,23 +120,29 @@ class EngineRunner:
 
     def _run(self) -> None:
         while not self._stopping:
-            while self._inbox:
-                self._inbox.popleft()(self.core)
+            self._drain()
             if not self.core.has_work():
                 self._wake.wait(timeout=1.0)
                 self._wake.clear()
-                if not self._inbox:
-                    self.core.step()  # idle: expires parked KV, gives rows back
-                continue
+                if self._inbox:
+                    continue
             try:
-                events = self.core.step()
+                events = self.core.step()  # when idle: expires parked KV, gives rows back
             except Exception as exc:  # a failed step fails its requests, not the engine
+                log.exception("local engine step failed")
                 self._fail_all(BackendError(f"local engine step failed: {exc!r}"))
                 continue
             self._deliver(events)
         self._fail_all(BackendUnavailable("the local engine was closed"))
+        self._drain()
+
+    def _drain(self) -> None:
         while self._inbox:
-            self._inbox.popleft()(self.core)
+            command = self._inbox.popleft()
+            try:
+                command(self.core)
+            except Exception:  # `call` hands errors to its caller; anything else is a bug
+                log.exception("local engine command failed")
 
     def _deliver(self, events: list[TokenEvent]) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Handle, Item]]] = {}
