@@ -324,6 +324,7 @@ async def b5_kernel(
         policy=policy,
         ignore_eos=True,
         context_window=args.window,
+        cascade_min=args.cascade_min,
     )
     run = Run()
     go = asyncio.Event()
@@ -498,6 +499,7 @@ def main() -> None:
         "--poll-ms", type=float, default=1000.0, help="B2 poll interval (AIOS: ~1 s)"
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads; 0 = torch's default")
+    parser.add_argument("--cascade-min", type=int, default=64, help="B5: shared-prefix attention")
     parser.add_argument("--baselines", default=",".join(BASELINES))
     parser.add_argument("--workloads", default="W1,W2")
     parser.add_argument(

@@ -52,6 +52,7 @@ def make_core(tiny: LoadedModel) -> Any:
     """`make_core(**config)`: a fresh engine over the shared tiny model."""
 
     def make(**options: Any) -> EngineCore:
+        options.setdefault("cascade_min", 8)  # tiny prompts: let shared prefixes cascade
         return EngineCore(
             tiny.model,
             tiny.tokenizer,

@@ -188,3 +188,27 @@ async def test_a_failed_step_fails_its_calls_not_the_engine(tiny_path: Path) -> 
         assert (stats.running, stats.waiting) == (0, 0)
     finally:
         await b.aclose()
+
+
+async def test_interrupt_and_resume_gives_the_same_tokens(tiny_path: Path) -> None:
+    b = LocalBackend(str(tiny_path), ignore_eos=True)  # long enough to interrupt for sure
+    try:
+        request = ask("a long story about agents", max_tokens=300)
+        whole = await b.complete(request)
+        handle = await b.start(request)
+        async for event in handle.events():
+            if event.token_ids:
+                break
+        snap = await b.snapshot(handle)
+        handle.cancel()
+        assert 1 <= len(snap.token_ids) < 300
+        resumed = await b.resume(snap)
+        result = None
+        async for event in resumed.events():
+            result = event.result or result
+        assert isinstance(result, Generation)
+        assert result.text == whole.text and len(result.token_ids) == 300
+        with pytest.raises(InvalidArgument):
+            await b.snapshot(resumed)  # finished
+    finally:
+        await b.aclose()

@@ -17,8 +17,9 @@ def results(events: list[Any]) -> dict[int, Any]:
     return {e.seq_id: e.result for e in events if e.result is not None}
 
 
-def test_batched_equals_sequential_greedy(tiny: Any, make_core: Any) -> None:
-    core = make_core(max_batch=5, max_batch_tokens=48, min_steps=1)
+@pytest.mark.parametrize("cascade_min", [8, 1 << 30])
+def test_batched_equals_sequential_greedy(tiny: Any, make_core: Any, cascade_min: int) -> None:
+    core = make_core(max_batch=5, max_batch_tokens=48, min_steps=1, cascade_min=cascade_min)
     batch = prompts(tiny.tokenizer, 14)
     ids = [core.add(p, GREEDY) for p in batch]
     done = results(run_sync(core))
@@ -53,6 +54,7 @@ def test_shared_system_prompt_is_computed_once(tiny: Any, make_core: Any) -> Non
     ids = [core.add(p, SamplingParams(max_tokens=4, ignore_eos=True)) for p in batch]
     done = results(run_sync(core))
     assert sum(done[i].cached_tokens for i in ids) >= 5 * (len(system) // 8) * 8
+    assert core.stats().cascade_steps >= 3  # the system prompt's KV was read once per step
     for seq_id, prompt in zip(ids, batch, strict=True):
         assert list(done[seq_id].token_ids) == greedy_reference(tiny.model, prompt, 4)
 

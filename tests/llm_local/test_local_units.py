@@ -131,3 +131,43 @@ def test_agent_las_ranks_by_service_plus_demand() -> None:
     assert engine_policy("las")[1] and not engine_policy("las-program")[1]
     with pytest.raises(ValueError, match="unknown engine policy"):
         engine_policy("coinflip")
+
+
+# -- attention ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rows", [[0, 1, 2], [0, 2, 3]])  # dense, and with an idle row
+def test_cascade_decode_equals_plain_decode(rows: list[int]) -> None:
+    import torch
+
+    from llmagentos.llm.local import attention as attn
+
+    torch.manual_seed(0)
+    layers, n_rows, kv_heads, cap, hd, heads, shared = 1, 4, 2, 64, 8, 4, 20
+    kv = torch.randn(layers, 2, n_rows, kv_heads, cap, hd)
+    kv[:, :, :, :, :shared] = kv[:, :, :1, :, :shared]  # one copy of the prefix in every row
+    positions = [30, 25, 41]
+    query = torch.randn(1, heads, 3, hd)
+    key, value = torch.randn(1, kv_heads, 3, hd), torch.randn(1, kv_heads, 3, hd)
+
+    class Layer:
+        layer_idx = 0
+
+    def run(cascade: int) -> torch.Tensor:
+        high = max(rows) + 1
+        plan = attn.StepPlan(
+            kv=kv.clone(),
+            n_decode=3,
+            dec_rows=torch.tensor(rows),
+            dec_pos=torch.tensor(positions),
+            high=high,
+            dense=rows == list(range(high)),
+            dec_mask=attn.decode_mask(rows, positions, high, torch.float32, kv.device, cascade),
+            prefills=[],
+            shared=cascade,
+            shared_row=rows[0],
+        )
+        out, _ = attn.attention(Layer(), query, key, value, None, 0.3, **{attn.PLAN_KW: plan})
+        return out
+
+    torch.testing.assert_close(run(shared), run(0), rtol=1e-5, atol=1e-6)

@@ -43,8 +43,10 @@ class StepPlan:
     dec_pos: torch.Tensor  # [n_decode] the position each one writes
     high: int  # decode attends over rows [0, high)
     dense: bool  # dec_rows == arange(high): no scatter needed
-    dec_mask: torch.Tensor | None  # [high, 1, 1, length], 0 where a row may attend, else -inf
+    dec_mask: torch.Tensor | None  # [high, 1, 1, length - shared]: 0 where a row may attend
     prefills: list[Prefill]
+    shared: int = 0  # every decoder's first `shared` positions hold the same KV...
+    shared_row: int = 0  # ...as this row: attention reads them once for all (cascade)
 
 
 def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -55,14 +57,19 @@ def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 def decode_mask(
-    rows: list[int], positions: list[int], high: int, dtype: torch.dtype, device: torch.device
+    rows: list[int],
+    positions: list[int],
+    high: int,
+    dtype: torch.dtype,
+    device: torch.device,
+    start: int = 0,
 ) -> torch.Tensor:
-    """Mask for batched decode: row r sees positions <= its own; idle rows see position 0."""
-    last = torch.zeros(high, dtype=torch.long, device=device)
+    """Mask for batched decode over positions `[start, max + 1)`: row r sees positions up to
+    its own; idle rows see `start` only (their output is dropped, but must not be NaN)."""
+    last = torch.full((high,), start, dtype=torch.long, device=device)
     last[torch.tensor(rows, device=device)] = torch.tensor(positions, device=device)
-    length = max(positions) + 1
-    allowed = torch.arange(length, device=device)[None, :] <= last[:, None]
-    return _additive(allowed, dtype)[:, None, None, :]
+    span = torch.arange(start, max(positions) + 1, device=device)
+    return _additive(span[None, :] <= last[:, None], dtype)[:, None, None, :]
 
 
 def chunk_mask(start: int, n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor | None:
@@ -101,21 +108,23 @@ def attention(
         # Grouped-query attention without repeating KV: each kv head's query heads become
         # that head's "query length" (ordered as transformers' repeat_kv orders them).
         q = query[0, :, :d].transpose(0, 1).reshape(d, kv_heads, heads // kv_heads, head_dim)
+        full = q
         if not plan.dense:
             full = q.new_zeros(plan.high, kv_heads, heads // kv_heads, head_dim)
             full[plan.dec_rows] = q
-            q = full
         assert plan.dec_mask is not None
-        length = plan.dec_mask.shape[-1]
-        o = F.scaled_dot_product_attention(
-            q,
-            cache_k[: plan.high, :, :length],
-            cache_v[: plan.high, :, :length],
-            attn_mask=plan.dec_mask,
-            scale=scaling,
-        )
-        if not plan.dense:
-            o = o[plan.dec_rows]
+        span = slice(plan.shared, plan.shared + plan.dec_mask.shape[-1])
+        k_rows, v_rows = cache_k[: plan.high, :, span], cache_v[: plan.high, :, span]
+        if plan.shared:
+            k_pre = cache_k[plan.shared_row, :, : plan.shared]
+            v_pre = cache_v[plan.shared_row, :, : plan.shared]
+            o = _cascade(q, (k_pre, v_pre), full, (k_rows, v_rows), plan, scaling)
+        else:
+            o = F.scaled_dot_product_attention(
+                full, k_rows, v_rows, attn_mask=plan.dec_mask, scale=scaling
+            )
+            if not plan.dense:
+                o = o[plan.dec_rows]
         out[:d] = o.reshape(d, heads, head_dim)
     for c in plan.prefills:
         end = c.start + c.n
@@ -132,6 +141,51 @@ def attention(
         )
         out[c.offset : c.offset + c.n] = o.transpose(0, 1)
     return out[None], None
+
+
+def _cascade(
+    q: torch.Tensor,
+    prefix: tuple[torch.Tensor, torch.Tensor],
+    full: torch.Tensor,
+    rows: tuple[torch.Tensor, torch.Tensor],
+    plan: StepPlan,
+    scale: float | None,
+) -> torch.Tensor:
+    """Decode attention split at `plan.shared`: the shared prefix is read once for every
+    decoder's queries, each row's own suffix as usual; the two halves are merged by their
+    log-sum-exp (as FlashInfer's cascade attention does). Returns `[decoders, kv, g, hd]`."""
+    d, kv_heads, group, head_dim = q.shape
+    together = q.permute(1, 0, 2, 3).reshape(1, kv_heads, d * group, head_dim)
+    o1, lse1 = _attend(together, prefix[0][None], prefix[1][None], None, scale)
+    o1 = o1[0].reshape(kv_heads, d, group, head_dim).transpose(0, 1)
+    lse1 = lse1[0].reshape(kv_heads, d, group).transpose(0, 1)
+    o2, lse2 = _attend(full, rows[0], rows[1], plan.dec_mask, scale)
+    if not plan.dense:
+        o2, lse2 = o2[plan.dec_rows], lse2[plan.dec_rows]
+    top = torch.maximum(lse1, lse2)
+    w1 = torch.exp(lse1 - top)[..., None]
+    w2 = torch.exp(lse2 - top)[..., None]
+    return ((o1 * w1 + o2 * w2) / (w1 + w2)).to(q.dtype)
+
+
+def _attend(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None,
+    scale: float | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Attention output and its log-sum-exp per query (4-d inputs, no grouped heads)."""
+    if q.device.type == "cpu":
+        out, lse = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
+            q, k, v, 0.0, False, attn_mask=mask, scale=scale
+        )
+        return out, lse
+    s = torch.matmul(q, k.transpose(-1, -2)).float() * (scale or q.shape[-1] ** -0.5)
+    if mask is not None:
+        s = s + mask
+    lse = torch.logsumexp(s, dim=-1)
+    return torch.matmul(torch.exp(s - lse[..., None]).to(v.dtype), v), lse
 
 
 AttentionInterface.register(NAME, attention)

@@ -58,6 +58,7 @@ class LocalBackend:
         kv_memory_gb: float = 2.0,
         kv_ttl_s: float = 600.0,
         ignore_eos: bool = False,
+        cascade_min: int = 64,
     ) -> None:
         loaded = (
             source
@@ -80,6 +81,7 @@ class LocalBackend:
             prefix_cache=prefix_cache,
             kv_budget_bytes=int(kv_memory_gb * (1 << 30)),
             kv_ttl_s=kv_ttl_s,
+            cascade_min=cascade_min,
         )
         core = EngineCore(
             loaded.model,
@@ -178,12 +180,24 @@ class LocalBackend:
         """log P(continuation | context), summed over its tokens."""
         return (await self.score(context, continuation)).logprob
 
+    async def start(self, request: LLMRequest) -> Handle:
+        """Start a generation and return its handle: `events()` as they come, `cancel()`,
+        and `snapshot(handle)` to interrupt it and `resume` it later, exactly."""
+        _, handle = await self._start(request)
+        return handle
+
     async def snapshot(self, handle: Handle) -> Snapshot:
-        """The state of an unfinished generation started on this backend's engine."""
+        """The state of an unfinished generation started with `start` (or `resume`)."""
         seq_id = handle.seq_id
-        if seq_id is None:
-            raise InvalidArgument("this handle has no generation")
+        if seq_id is None or handle.done:
+            raise InvalidArgument("this handle has no unfinished generation")
         return await asyncio.wrap_future(self.runner.call(lambda core: core.snapshot(seq_id)))
+
+    async def resume(self, snapshot: Snapshot) -> Handle:
+        """Continue an interrupted generation: the same tokens an uninterrupted one gives
+        under greedy decoding (and under seeded sampling: the sampler's state is restored)."""
+        self._check_open()
+        return await self.runner.start(lambda core: core.restore(snapshot))
 
     async def stats(self) -> EngineStats:
         """Engine counters: steps, tokens, prefix hit rate, preemptions, KV memory."""

@@ -21,6 +21,7 @@ class EngineConfig:
     kv_ttl_s: float = 600.0
     initial_cap: int = 256
     trim_after_s: float = 5.0  # idle this long: the batch rows' memory is given back
+    cascade_min: int = 64  # shortest shared prefix that decode attention reads only once
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class EngineStats:
     cached_tokens: int
     computed_tokens: int
     preemptions: int
+    cascade_steps: int  # steps whose decode read a shared prefix once for all
     evictions: int
     running: int
     waiting: int

@@ -92,7 +92,7 @@ class EngineCore:
         self._busy_at = self.clock()
         self._mask = torch.ones(1, 1, 1, 1, dtype=torch.bool, device=self.device)
         self.counters = dict.fromkeys(
-            ("steps", "generated", "prompt", "cached", "computed", "preempt"), 0
+            ("steps", "generated", "prompt", "cached", "computed", "preempt", "cascade"), 0
         )
 
     # -- requests ---------------------------------------------------------------------------
@@ -180,6 +180,7 @@ class EngineCore:
             cached_tokens=c["cached"],
             computed_tokens=c["computed"],
             preemptions=c["preempt"],
+            cascade_steps=c["cascade"],
             evictions=self.kv.evictions,
             running=len(self._running),
             waiting=len(self._waiting),
@@ -237,7 +238,7 @@ class EngineCore:
     def _forward(self, work: list[tuple[Sequence, int]]) -> tuple[Any, list[tuple[Sequence, int]]]:
         """One model call for all of the step's tokens (see `packing`)."""
         assert self.kv.pool.kv is not None
-        packed = pack(work, self.kv.pool.kv, self.dtype, self.device)
+        packed = pack(work, self.kv.pool.kv, self.dtype, self.device, self.config.cascade_min)
         out = self.model(
             input_ids=packed.input_ids,
             position_ids=packed.position_ids,
@@ -246,6 +247,8 @@ class EngineCore:
             logits_to_keep=packed.keep,
             **{attn.PLAN_KW: packed.plan},
         )
+        if packed.plan.shared:
+            self.counters["cascade"] += 1
         return out.logits[0], packed.owners
 
     def _advance(

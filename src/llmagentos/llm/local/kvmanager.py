@@ -14,6 +14,7 @@ twice, so N agents sharing a system prompt compute it once.
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
@@ -51,6 +52,7 @@ class KVManager:
         self.holders: dict[int, Sequence] = {}  # sequences whose KV exists somewhere
         self.parked: OrderedDict[int, float] = OrderedDict()  # finished holders -> last use
         self.evictions = 0
+        self._lineage = itertools.count(1)
 
     @property
     def nbytes(self) -> int:
@@ -190,6 +192,10 @@ class KVManager:
     def _take_prefix(self, seq: Sequence, hashes: list[int]) -> bool:
         """Give `seq` a row with the longest prefix any holder has; False: no row free."""
         best, n = self._best(seq, hashes) if self.prefix_cache else (None, 0)
+        if best is not None and n > 0:
+            seq.root, seq.root_len = best.root, min(n, best.root_len)
+        else:
+            seq.root, seq.root_len = next(self._lineage), 1 << 62
         parked_row = best is not None and best.id in self.parked and best.row is not None
         if parked_row and best is not None and n == best.computed:
             # The agent's next turn extends its last one: continue in the same row, no copy.

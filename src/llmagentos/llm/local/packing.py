@@ -27,7 +27,11 @@ class Packed:
 
 
 def pack(
-    work: list[tuple[Sequence, int]], kv: torch.Tensor, dtype: torch.dtype, device: torch.device
+    work: list[tuple[Sequence, int]],
+    kv: torch.Tensor,
+    dtype: torch.dtype,
+    device: torch.device,
+    cascade_min: int = 64,
 ) -> Packed:
     """Lay out `work` (sequence, tokens to compute) for one forward pass; sorts `work`."""
     work.sort(key=lambda w: (w[1] > 1, w[0].row if w[1] == 1 else 0))
@@ -52,6 +56,7 @@ def pack(
     rows = [s.row or 0 for s in decoders]
     at = [s.computed for s in decoders]
     high = max(rows) + 1 if rows else 0
+    shared = _shared_prefix(decoders, cascade_min)
     plan = attn.StepPlan(
         kv=kv,
         n_decode=len(decoders),
@@ -59,8 +64,10 @@ def pack(
         dec_pos=torch.tensor(at, dtype=torch.long, device=device),
         high=high,
         dense=rows == list(range(high)),
-        dec_mask=attn.decode_mask(rows, at, high, dtype, device) if rows else None,
+        dec_mask=attn.decode_mask(rows, at, high, dtype, device, shared) if rows else None,
         prefills=prefills,
+        shared=shared,
+        shared_row=rows[0] if shared else 0,
     )
     return Packed(
         input_ids=torch.tensor([ids], device=device),
@@ -69,3 +76,15 @@ def pack(
         owners=owners,
         plan=plan,
     )
+
+
+def _shared_prefix(decoders: list[Sequence], least: int) -> int:
+    """Leading positions whose KV is the same copy in every decoder's row (0: none worth it).
+
+    Only KV copied from one computation counts (`Sequence.root`): the same tokens computed
+    twice may differ in the last bits, and a decoder must see exactly its own KV.
+    """
+    if len(decoders) < 2 or len({s.root for s in decoders}) != 1:
+        return 0
+    shared = min(min(s.root_len, s.computed) for s in decoders)
+    return shared if shared >= least else 0

@@ -35,6 +35,8 @@ class Sequence:
         "max_new",
         "n_prompt",
         "params",
+        "root",
+        "root_len",
         "row",
         "score_from",
         "scores",
@@ -78,6 +80,9 @@ class Sequence:
         )
         self.status = Status.WAITING
         self.row: int | None = None
+        # KV lineage: positions [0, root_len) hold a copy of what computation `root` made.
+        self.root = 0
+        self.root_len = 0
         self.computed = 0  # tokens whose KV exists (in the row, or in the store)
         self.cached = 0  # prompt tokens that came from the prefix cache
         self.steps = 0  # steps since (re)admission
