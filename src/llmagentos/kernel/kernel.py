@@ -479,6 +479,13 @@ class Kernel(Admission, Slots):
             await proc.resumed.wait()
             if proc.killed:
                 raise ProcessKilled(f"process {proc.pid} was killed")
+        wall = proc.caps.max_wall_s
+        if wall is not None and proc.started_at and time.time() - proc.started_at >= wall:
+            # Wall time is a hard limit: the process is killed, whether the timer or
+            # this call notices first (a program must not be able to catch it).
+            proc.killed = True
+            proc.error = f"quota exceeded: wall time {wall}s"
+            raise ProcessKilled(proc.error)
         seq = proc.seq
         proc.seq += 1
         proc.syscalls += 1

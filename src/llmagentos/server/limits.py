@@ -18,6 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llmagentos.server.config import ServerConfig
 
+# A refused body up to this many times the limit is read to its end before the answer.
+DRAIN_FACTOR = 4
+
 
 class _Refused(HTTPException):
     # An HTTPException, so that FastAPI's body parsing passes it on to the error handlers
@@ -55,6 +58,8 @@ class BodyLimits:
                 "request_too_large",
                 f"request body of {declared} bytes is over the {max_bytes}-byte limit",
             )
+            if declared <= DRAIN_FACTOR * max_bytes:
+                await _drain(receive, timeout_s)
             await self._refuse(scope, send, refusal, started=False)
             return
         seen = 0
@@ -95,6 +100,8 @@ class BodyLimits:
         try:
             await self.app(scope, limited_receive, tracking_send)
         except _Refused as refusal:
+            if refusal.status == 413 and not body_done and seen <= DRAIN_FACTOR * max_bytes:
+                await _drain(receive, timeout_s, DRAIN_FACTOR * max_bytes - seen)
             await self._refuse(scope, send, refusal, started=started)
 
     async def _refuse(self, scope: Scope, send: Send, refusal: _Refused, *, started: bool) -> None:
@@ -113,6 +120,29 @@ class BodyLimits:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+async def _drain(receive: Receive, timeout_s: float, budget: int | None = None) -> None:
+    """Read and drop the rest of a refused body (at most `budget` bytes).
+
+    Closing a connection while the client is still sending makes its kernel answer with
+    a reset, which can destroy the refusal before the client reads it; reading a
+    moderately oversized body to its end first lets the client see the 413.
+    """
+    left = budget
+    while True:
+        try:
+            message = await asyncio.wait_for(receive(), timeout_s)
+        except TimeoutError:
+            return
+        if message["type"] != "http.request":
+            return
+        if left is not None:
+            left -= len(message.get("body", b""))
+            if left < 0:
+                return
+        if not message.get("more_body", False):
+            return
 
 
 def _content_length(scope: Scope) -> int | None:

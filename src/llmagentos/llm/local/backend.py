@@ -36,7 +36,18 @@ _ENCODED = 256  # prompt encodings remembered between count_prompt_tokens and th
 
 
 class LocalBackend:
-    """A local model behind `LLMBackend`; see the module docstring and `EngineConfig`."""
+    """A local model behind `LLMBackend`. Options (also as `hf:` spec options):
+
+    - `device` (`cpu`, `cuda`, `cuda:1`), `dtype` (default float32 on CPU, bfloat16 on
+      CUDA), `context_window` (cap the model's), `threads` (torch's, process-wide);
+    - `max_batch` rows decoded together, `max_batch_tokens` per step, `max_concurrency`
+      calls the kernel may hand in at once (default 4 x `max_batch`: the rest wait inside,
+      ranked by `policy`: `las` (per agent, default), `las-program`, `fifo`, `priority`,
+      `rr`), `min_steps` a sequence runs before it can be preempted;
+    - `prefix_cache`, `kv_memory_gb` (batch rows plus parked KV), `kv_ttl_s` (how long a
+      finished call's KV waits for the agent's next turn), `cascade_min`;
+    - `ignore_eos` generates exactly `max_tokens` (benchmarks).
+    """
 
     wants_caller = True
 

@@ -17,6 +17,8 @@ Only one thread may call the methods of `EngineCore`; `runner.py` owns that thre
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -38,8 +40,9 @@ from llmagentos.llm.local.params import (
     TokenEvent,
 )
 from llmagentos.llm.local.policy import engine_policy
-from llmagentos.llm.local.sampling import new_generator, sample
+from llmagentos.llm.local.sampling import new_generator, sample, token_logprobs
 from llmagentos.llm.local.sequence import Sequence, Status
+from llmagentos.llm.types import FinishReason
 
 ANYONE = Caller()  # requests made outside any process
 
@@ -55,10 +58,8 @@ class EngineCore:
         eos_ids: tuple[int, ...],
         window: int,
         config: EngineConfig | None = None,
-        clock: Any = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        import time
-
         self.model = model
         self.tokenizer = tokenizer
         self.eos_ids = frozenset(eos_ids)
@@ -66,7 +67,7 @@ class EngineCore:
         self.config = cfg = config or EngineConfig()
         if cfg.max_batch < 1 or cfg.max_batch_tokens < cfg.max_batch:
             raise InvalidArgument("need max_batch >= 1 and max_batch_tokens >= max_batch")
-        self.clock = clock or time.monotonic
+        self.clock = clock
         self.device = next(model.parameters()).device
         self.dtype = next(model.parameters()).dtype
         layout = KVLayout.of(model.config, self.dtype, self.device)
@@ -235,7 +236,9 @@ class EngineCore:
         p = self.policy
         return tuple(p.flow_key(p.flow(seq.call))) + tuple(p.call_key(seq.call))
 
-    def _forward(self, work: list[tuple[Sequence, int]]) -> tuple[Any, list[tuple[Sequence, int]]]:
+    def _forward(
+        self, work: list[tuple[Sequence, int]]
+    ) -> tuple[torch.Tensor, list[tuple[Sequence, int]]]:
         """One model call for all of the step's tokens (see `packing`)."""
         assert self.kv.pool.kv is not None
         packed = pack(work, self.kv.pool.kv, self.dtype, self.device, self.config.cascade_min)
@@ -249,10 +252,14 @@ class EngineCore:
         )
         if packed.plan.shared:
             self.counters["cascade"] += 1
-        return out.logits[0], packed.owners
+        logits: torch.Tensor = out.logits[0]
+        return logits, packed.owners
 
     def _advance(
-        self, work: list[tuple[Sequence, int]], logits: Any, owners: list[tuple[Sequence, int]]
+        self,
+        work: list[tuple[Sequence, int]],
+        logits: torch.Tensor,
+        owners: list[tuple[Sequence, int]],
     ) -> list[TokenEvent]:
         for seq, n in work:
             seq.computed += n
@@ -272,8 +279,7 @@ class EngineCore:
         if scorers:
             rows = torch.tensor([i for i, _, _ in scorers], device=logits.device)
             targets = torch.tensor([s.tokens[p + 1] for _, s, p in scorers], device=logits.device)
-            logp = torch.log_softmax(logits[rows].float(), dim=-1)
-            picked = logp.gather(1, targets[:, None])[:, 0].tolist()
+            picked = token_logprobs(logits[rows], targets)
             for (_, seq, _), lp in zip(scorers, picked, strict=True):
                 seq.scores.append(lp)
         for seq, _ in work:
@@ -299,7 +305,7 @@ class EngineCore:
     def _finish(
         self,
         seq: Sequence,
-        reason: Any,
+        reason: FinishReason,
         tokens: tuple[int, ...] = (),
         lps: tuple[float, ...] = (),
         text: str = "",
@@ -344,7 +350,7 @@ class EngineCore:
         params: SamplingParams,
         caller: Caller,
         max_new: int,
-        generator: Any,
+        generator: torch.Generator | None,
         score_from: int | None = None,
     ) -> int:
         seq_id = next(self._ids)
