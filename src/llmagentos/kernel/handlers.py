@@ -10,6 +10,8 @@ Three shapes of handler:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -28,7 +30,14 @@ from llmagentos.kernel import syscalls as sc
 from llmagentos.kernel.callkit import account, finish_call
 from llmagentos.kernel.process import Process, ProcessState
 from llmagentos.llm.base import CallerInfo, LLMBackend, current_caller
-from llmagentos.llm.types import LLMRequest, LLMResponse, Message, StreamChunk, Usage
+from llmagentos.llm.types import (
+    FinishReason,
+    LLMRequest,
+    LLMResponse,
+    Message,
+    StreamChunk,
+    Usage,
+)
 from llmagentos.storage import journal
 from llmagentos.tools import ToolContext
 
@@ -180,7 +189,9 @@ async def stream_call(k: Kernel, proc: Process, call: sc.LLMCall) -> AsyncIterat
     """Streamed model call: chunks go to the caller live; the whole answer is journaled.
 
     Admission, budgets and journaling are those of `llm`; a replayed call yields its
-    journaled answer as one chunk.
+    journaled answer as one chunk. A caller that stops early (closes the stream, or is
+    cancelled: an HTTP client that hung up) ends the backend's stream at once, and what was
+    generated until then is charged and journaled as a "cancelled" answer.
     """
     entry = proc.replay.get(proc.seq)
     if entry is not None and entry.finished:
@@ -203,28 +214,48 @@ async def stream_call(k: Kernel, proc: Process, call: sc.LLMCall) -> AsyncIterat
     t0 = time.monotonic()
     if getattr(backend, "wants_caller", False):
         current_caller.set(CallerInfo(proc.pid, proc.program, proc.priority, cid))
+    stream = backend.stream(request)
+    finish: FinishReason | None = None
     try:
-        async for chunk in backend.stream(request):
+        async for chunk in stream:
             parts.append(chunk.delta)
             last = chunk
             yield chunk
+        finish = last.finish_reason or "stop"
     except LLMAgentOSError as exc:
         await k.journal_error(proc, seq, call, exc, text)
         raise
+    except (GeneratorExit, asyncio.CancelledError):
+        finish = "cancelled"  # the caller left: charge what was generated, then stop
+        raise
     finally:
         usage = last.usage or Usage(est - request.max_tokens, len(parts))
-        k.release(cid, proc, resource, usage.total_tokens, time.monotonic() - t0)
-        if proc.state is ProcessState.WAITING:
-            k._set_state(proc, ProcessState.RUNNING)
-    response = LLMResponse(
-        message=Message(role="assistant", content="".join(parts), tool_calls=last.tool_calls),
-        finish_reason=last.finish_reason or "stop",
-        usage=usage,
-        model=name,
-    )
-    account(proc, call, response)
-    if text is not None:
-        finish_call(k, proc, seq, call, response, text)
+        try:
+            if finish == "cancelled":
+                await _close(stream)  # the backend stops generating now, not at GC time
+        finally:
+            k.release(cid, proc, resource, usage.total_tokens, time.monotonic() - t0)
+            if proc.state is ProcessState.WAITING:
+                k._set_state(proc, ProcessState.RUNNING)
+            if finish is not None:
+                response = LLMResponse(
+                    message=Message(
+                        role="assistant", content="".join(parts), tool_calls=last.tool_calls
+                    ),
+                    finish_reason=finish,
+                    usage=usage,
+                    model=name,
+                )
+                account(proc, call, response)
+                if text is not None:
+                    finish_call(k, proc, seq, call, response, text)
+
+
+async def _close(stream: AsyncIterator[StreamChunk]) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):  # a backend failing to stop must not mask why
+            await aclose()
 
 
 # -- tools -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from llmagentos.access import matches
 from llmagentos.errors import LLMAgentOSError, ProcessExit, UnknownModel
@@ -95,11 +96,27 @@ async def chat_completions(body: o.ChatCompletionRequest, st: State, key: Operat
         ) from None
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     writer = codec.ChunkWriter(rid=rid, model=name, request=request, include_usage=include_usage)
-    return StreamingResponse(
+    return ClosingStream(
         _stream(writer, first, chunks),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+class ClosingStream(StreamingResponse):
+    """A streaming response that closes its body when the client leaves.
+
+    Starlette cancels a stream whose client disconnected but leaves the body generator
+    suspended where it was; closing it here ends the kernel's model call now (which then
+    charges what was generated) instead of whenever the generator is collected."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 async def _stream(
