@@ -261,3 +261,34 @@ def test_an_agents_next_turn_continues_in_its_row(tiny: Any, make_core: Any) -> 
         assert list(done2[seq_id].token_ids) == greedy_reference(tiny.model, prompt, 12)
     assert core.stats().store_bytes == 0  # no copy out, no copy in
     assert len(core.kv.parked) == 2  # the first turns were absorbed by the second
+
+
+def test_parked_kv_expires_after_its_ttl(tiny: Any) -> None:
+    from llmagentos.llm.local import EngineConfig, EngineCore
+
+    now = [0.0]
+    core = EngineCore(
+        tiny.model,
+        tiny.tokenizer,
+        eos_ids=tiny.eos_ids,
+        window=tiny.window,
+        config=EngineConfig(max_batch=2, prefix_block=4, kv_ttl_s=60.0, trim_after_s=0),
+        clock=lambda: now[0],
+    )
+    first = tiny.tokenizer.encode("agent 1 asks about the weather in the city")
+    seq = core.add(first, GREEDY)
+    answer = results(run_sync(core))[seq].token_ids
+    follow = [*first, *answer, 9, 10]
+    now[0] = 59.0  # within the TTL: the next turn reuses the parked KV
+    seq = core.add(follow, GREEDY)
+    assert results(run_sync(core))[seq].cached_tokens == len(first) + 12 - 1
+    assert core.stats().parked == 1
+    now[0] = 59.0 + 61.0  # past it: the next step forgets the parked state
+    core.step()
+    stats = core.stats()
+    assert (stats.parked, stats.kv_bytes, stats.evictions) == (0, 0, 1)
+    assert not core.kv.holders and not core.kv.index
+    seq = core.add(follow, GREEDY)
+    got = results(run_sync(core))[seq]
+    assert got.cached_tokens == 0  # recomputed from scratch, with the same tokens
+    assert list(got.token_ids) == greedy_reference(tiny.model, follow, 12)
