@@ -142,13 +142,19 @@ def start_server(
     *,
     config: ServerConfig | None = None,
     model: LatencyModel | None = None,
+    models: dict[str, Any] | None = None,
     **kernel_options: Any,
 ) -> Served:
+    """`models`: more models, placed first (the first is the kernel's default)."""
     model = model or LatencyModel(ttft_s=0.005, tokens_per_s=2000, output_tokens=8)
     _fast_memory(kernel_options)
     kernel = Kernel(
         KernelConfig(state_dir=state_dir, **kernel_options),
-        models={"latency": model, "scripted": FunctionModel(scripted_answer, name="scripted")},
+        models={
+            **(models or {}),
+            "latency": model,
+            "scripted": FunctionModel(scripted_answer, name="scripted"),
+        },
         tools=[publish_report],
         policy=POLICY,
     )

@@ -31,6 +31,7 @@ from llmagentos.server.jsonlog import AccessLog
 from llmagentos.server.limits import BodyLimits
 from llmagentos.server.routes import (
     approvals,
+    apps,
     data,
     events,
     keys,
@@ -71,7 +72,7 @@ def create_app(
     app.state.server = state
     errors.install(app)
     # Routes match in this order: the model endpoints, the hottest path, come first.
-    for module in (openai, processes, messages, data, approvals, events, observe, keys):
+    for module in (openai, processes, apps, messages, data, approvals, events, observe, keys):
         app.include_router(module.router)
     if not config.public_docs:
         _private_openapi(app)

@@ -209,6 +209,39 @@ class TraceOut(Out):
     replayed: bool = False
 
 
+# -- apps -----------------------------------------------------------------------------
+
+APP_NAME = r"^[a-z][a-z0-9_-]{0,63}$"
+
+
+class AppOut(Out):
+    """An app the server can run: its manifest, less what only the host should see."""
+
+    name: str
+    version: str
+    description: str
+    bundled: bool
+    entry: str
+    model: str | None
+    tools: list[str]
+    capabilities: CapabilitiesModel  # what the app asks for (null fields: the key's)
+    args: dict[str, JSONValue]
+
+
+class AppRunRequest(Model):
+    """Arguments for the app's entry point (over the manifest's defaults)."""
+
+    args: dict[str, JSONValue] = {}
+    name: Name | None = None
+    priority: Annotated[int, Field(ge=-100, le=100), Integral] = 0
+
+
+class AppSpawned(SpawnResponse):
+    app: str
+    version: str
+    capabilities: CapabilitiesModel  # what the process runs with
+
+
 # -- messages -------------------------------------------------------------------------
 
 

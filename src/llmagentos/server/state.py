@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from llmagentos.kernel.kernel import Kernel
 from llmagentos.server import auth
+from llmagentos.server.app_loader import AppLoader
 from llmagentos.server.config import ServerConfig
 from llmagentos.server.metrics import Metrics
 from llmagentos.server.operators import OperatorPool
@@ -28,6 +29,7 @@ class ServerState:
         self.config = config
         self.keys = auth.KeyStore(kernel.db, cache_s=config.key_cache_s)
         self.operators = OperatorPool(kernel, self.keys)
+        self.apps = AppLoader(kernel)
         self.telemetry = Telemetry(
             kernel, syscalls=config.recent_syscalls, points=config.series_points
         )
