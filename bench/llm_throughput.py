@@ -18,7 +18,9 @@ Workloads (random weights, so outputs are gibberish of fixed length: EOS is igno
 Metrics per baseline: agent steps/s, output tokens/s, p50/p99 call latency, mean/p99
 program completion, prefix hit rate (B5 from the engine; B3's cache keeps no count), Jain
 fairness over programs of (output tokens / completion time). Prints tables, writes JSON:
-`results[<baseline>][<metric>]` with metrics prefixed `w1_` / `w2_`, and `ratios`.
+`results[<baseline>][<metric>]` with metrics prefixed `w1_` / `w2_`, and `ratios`. Also
+`w1_bandwidth_bound`: B5's W1 tokens/s as a fraction of what the measured memory bandwidth
+allows (weights plus every row's KV read once per decode step), on CPU or CUDA.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class Run:
     texts: dict[str, list[str]] = field(default_factory=dict)
     wall: float = 0.0
     hit_rate: float | None = None
+    prompt_tokens: int = 0  # B5: prompt tokens the engine saw (for the bandwidth bound)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, program: Program, latency: float, tokens: int, text: str) -> None:
@@ -359,10 +362,54 @@ async def b5_kernel(
         after = await backend.stats()
     prompt = after.prompt_tokens - before.prompt_tokens
     run.hit_rate = (after.cached_tokens - before.cached_tokens) / prompt if prompt else 0.0
+    run.prompt_tokens = prompt
     return run
 
 
 # -- metrics and report ----------------------------------------------------------------------
+
+
+def copy_bandwidth(device: str) -> float:
+    """Measured memory bandwidth (bytes/s) of one large tensor copy: a read and a write."""
+    import torch
+
+    n = (1 << 28) if device == "cuda" else (1 << 26)  # 1 GiB / 256 MiB of float32
+    src = torch.ones(n, device=device)
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    best = float("inf")
+    for _ in range(5):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        dst.copy_(src)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * src.numel() * src.element_size() / best
+
+
+def bandwidth_bound(model: Any, run: Run, rows: int, out_tokens: int, bandwidth: float) -> dict:
+    """Decode tokens/s the memory bandwidth allows: each step reads the weights once and the
+    KV of every row's context (mean prompt of the run's calls plus half an answer), with
+    no credit for the shared prefix that cascade attention reads once."""
+    from llmagentos.llm.local.kvcache import KVLayout
+
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    layout = KVLayout.of(model.config, next(model.parameters()).dtype, model.device)
+    context = run.prompt_tokens / max(1, len(run.latencies)) + out_tokens / 2
+    step = weights + rows * context * layout.bytes_per_token
+    limit = rows * bandwidth / step
+    measured = sum(run.tokens.values()) / run.wall
+    return {
+        "bandwidth_gb_s": round(bandwidth / 1e9, 2),
+        "weights_mb": round(weights / 1e6, 1),
+        "kv_mb_per_step": round(rows * context * layout.bytes_per_token / 1e6, 1),
+        "rows": rows,
+        "limit_tokens_per_s": round(limit, 1),
+        "b5_tokens_per_s": round(measured, 1),
+        "fraction": round(measured / limit, 4),
+    }
 
 
 def pct(values: list[float], q: float) -> float:
@@ -580,6 +627,12 @@ def main() -> None:
                 per["B5"]["mean_completion_s"] / per["B5-fifo"]["mean_completion_s"], 3
             )
     console.print(ratios)
+    bound = {}
+    if "W1" in all_runs and "B5" in all_runs["W1"]:
+        bw = copy_bandwidth(args.device)
+        rows = min(args.max_batch, args.agents)
+        bound = bandwidth_bound(env["model"], all_runs["W1"]["B5"], rows, args.out_tokens, bw)
+        console.print({"w1_b5_vs_memory_bandwidth_bound": bound})
     out = {
         "benchmark": "llm_throughput",
         "model": args.model,
@@ -598,6 +651,7 @@ def main() -> None:
         },
         "results": results,
         "ratios": ratios,
+        "w1_bandwidth_bound": bound,
     }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
