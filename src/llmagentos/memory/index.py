@@ -5,19 +5,24 @@ ids nearest a query. `NumpyIndex` is exact brute-force cosine search over a floa
 (a matrix product and an `argpartition`); at 100k x 384 it answers in milliseconds, which
 is the scale one agent namespace reaches. FAISS, LanceDB or sqlite-vec would plug in here
 for more (this Python's `sqlite3` cannot load extensions, so sqlite-vec needs a build with
-`enable_load_extension`).
+`enable_load_extension`). `IVFIndex` (in `memory.ivf`) is the approximate index large
+namespaces get by default; it is a `TrainableIndex`, which the namespace's `Space` trains
+off the event loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from llmagentos.errors import InvalidArgument
 
-__all__ = ["NumpyIndex", "VectorIndex"]
+if TYPE_CHECKING:
+    from llmagentos.memory.ivf import TrainingJob
+
+__all__ = ["NumpyIndex", "TrainableIndex", "VectorIndex"]
 
 Accept = Callable[[str], bool]
 
@@ -42,6 +47,24 @@ class VectorIndex(Protocol):
         self, query: np.ndarray, k: int, accept: Accept | None = None
     ) -> list[tuple[str, float]]:
         """The `k` best (id, cosine) pairs, best first; `accept` filters ids."""
+
+
+@runtime_checkable
+class TrainableIndex(VectorIndex, Protocol):
+    """An index that needs training as it grows, in three steps so the middle runs unlocked."""
+
+    def wants_training(self) -> bool: ...
+
+    def begin_training(self) -> TrainingJob:
+        """Snapshot what to train on (under the caller's lock)."""
+
+    def finish_training(self, job: TrainingJob) -> None:
+        """Install a job that has run (under the caller's lock)."""
+
+    def abort_training(self) -> None: ...
+
+    def expected_scan(self) -> int:
+        """About how many vectors one unfiltered search scores."""
 
 
 class NumpyIndex:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # numpy and the embedders load with the first memory call, no
     import numpy as np
 
     from llmagentos.memory.embedders import Embedder
+    from llmagentos.memory.index import VectorIndex
 
 __all__ = ["MemoryConfig", "MemoryManager", "PreparedMemories"]
 
@@ -57,6 +58,9 @@ class MemoryConfig:
     max_batch: int = 1_000
     min_score: float | None = None  # None: the embedder's own noise floor
     working_set_bytes: int = 1 << 20  # per process, see `ProcessContext.working_set`
+    index: str = "auto"  # "auto": exact below `ann_min_rows` memories, IVF above; "exact"
+    ann_min_rows: int = 20_000  # a namespace this big gets an approximate (IVF) index
+    ann_nprobe: int | None = None  # lists an IVF search reads (None: nlist / 16, at least 8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +88,24 @@ class MemoryManager:
         self.db = db
         self.config = config or MemoryConfig()
         self._embedder: Embedder | None = None
-        self.stats: dict[str, int] = {"repaired": 0, "loaded": 0}
-        self.spaces = Spaces(db, lambda: self.embedder, self.stats)
+        self.stats: dict[str, int] = {"repaired": 0, "loaded": 0, "trained": 0}
+        if self.config.index not in ("auto", "exact"):
+            raise InvalidArgument(f"memory index must be 'auto' or 'exact': {self.config.index!r}")
+        if self.config.ann_min_rows < 0:
+            raise InvalidArgument(f"ann_min_rows must be >= 0: {self.config.ann_min_rows}")
+        self.spaces = Spaces(db, lambda: self.embedder, self.stats, self._make_index)
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._working: dict[int, tuple[Any, WorkingSet]] = {}
         self._pages: PageStore | None = None
+
+    def _make_index(self, dim: int, rows: int) -> VectorIndex:
+        if self.config.index == "exact":
+            from llmagentos.memory.index import NumpyIndex
+
+            return NumpyIndex(dim, capacity=max(256, rows))
+        from llmagentos.memory.ivf import IVFIndex
+
+        return IVFIndex(dim, min_train=self.config.ann_min_rows, nprobe=self.config.ann_nprobe)
 
     @property
     def embedder(self) -> Embedder:
@@ -341,3 +358,8 @@ class MemoryManager:
     async def space(self, namespace: str) -> Space:
         """The namespace's index, loading it from SQLite on first use."""
         return await self.spaces.get(namespace)
+
+    async def settle(self) -> None:
+        """Wait for index trainings in flight (tests and benchmarks; never needed for
+        correctness: searches and writes go on during a training)."""
+        await self.spaces.settle()

@@ -4,11 +4,17 @@ An index is built from SQLite the first time its namespace is used (rows whose v
 missing, damaged or made by another embedder are embedded again and written back), then
 kept current by the write path. Commits that land while an index loads are queued and
 applied after the load, in order; upserts and removals by id make that exact.
+
+Which index a namespace gets comes from `make_index`: by default an `IVFIndex`, exact
+until the namespace passes `MemoryConfig.ann_min_rows`. An index that wants (re)training
+is trained in a worker thread after a write; searches and writes go on meanwhile (the
+index logs them and replays them onto the new lists).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,8 +32,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Space", "Spaces"]
 
-_INLINE_SEARCH_ROWS = 4096  # smaller indexes are searched on the loop: microseconds
+_INLINE_SEARCH_ROWS = 4096  # smaller searches run on the loop: microseconds
 Op = tuple[str, Any]  # ("add", (id, vector, metadata)) or ("remove", id)
+log = logging.getLogger("llmagentos.memory")
 
 
 @dataclass
@@ -37,6 +44,7 @@ class Space:
     index: VectorIndex
     metadata: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)  # searches run in threads
+    training: asyncio.Future[None] | None = None
 
     def apply(self, op: Op) -> None:
         kind, arg = op
@@ -48,6 +56,36 @@ class Space:
             else:
                 self.index.remove([arg])
                 self.metadata.pop(arg, None)
+
+    def wants_training(self) -> bool:
+        from llmagentos.memory.index import TrainableIndex
+
+        return isinstance(self.index, TrainableIndex) and self.index.wants_training()
+
+    def retrain(self) -> None:
+        """Train the index (in a worker thread): the lock is held only to snapshot and swap."""
+        from llmagentos.memory.index import TrainableIndex
+
+        index = self.index
+        if not isinstance(index, TrainableIndex):
+            return
+        with self.lock:
+            job = index.begin_training()
+        try:
+            job.run()
+        except BaseException:
+            with self.lock:
+                index.abort_training()
+            raise
+        with self.lock:
+            index.finish_training(job)
+
+    def _scan(self, where: Predicate | None) -> int:
+        from llmagentos.memory.index import TrainableIndex
+
+        if where is None and isinstance(self.index, TrainableIndex):
+            return self.index.expected_scan()
+        return len(self.index)
 
     def _accept(self, where: Predicate | None) -> Callable[[str], bool] | None:
         if where is None:
@@ -65,8 +103,8 @@ class Space:
     async def search(
         self, vec: np.ndarray, k: int, where: Predicate | None = None
     ) -> list[tuple[str, float]]:
-        """Search; a large index in a worker thread (numpy releases the GIL there)."""
-        if len(self.index) <= _INLINE_SEARCH_ROWS:
+        """Search; a large scan in a worker thread (numpy releases the GIL there)."""
+        if self._scan(where) <= _INLINE_SEARCH_ROWS:
             return self.search_now(vec, k, where)
         return await asyncio.to_thread(self.search_now, vec, k, where)
 
@@ -75,11 +113,16 @@ class Spaces:
     """The loaded indexes, by namespace."""
 
     def __init__(
-        self, db: Database, embedder: Callable[[], Embedder], stats: dict[str, int]
+        self,
+        db: Database,
+        embedder: Callable[[], Embedder],
+        stats: dict[str, int],
+        make_index: Callable[[int, int], VectorIndex],
     ) -> None:
         self.db = db
         self._embedder = embedder
         self.stats = stats
+        self._make_index = make_index  # (dim, rows at load) -> an empty index
         self._spaces: dict[str, Space] = {}
         self._loading: dict[str, asyncio.Future[Space]] = {}
         self._pending: dict[str, list[Op]] = {}
@@ -103,6 +146,36 @@ class Spaces:
         space = self._spaces.get(namespace)
         if space is not None:  # not loaded: the load will read the commit from SQLite
             space.apply(op)
+            self._maybe_train(namespace, space)
+
+    def _maybe_train(self, namespace: str, space: Space) -> None:
+        if space.training is not None or not space.wants_training():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called off the loop: train here
+            space.retrain()
+            self.stats["trained"] += 1
+            return
+        task = loop.create_task(asyncio.to_thread(space.retrain))
+        space.training = task
+
+        def done(task: asyncio.Future[None]) -> None:
+            space.training = None
+            if task.cancelled():
+                return
+            exc = task.exception()
+            if exc is None:
+                self.stats["trained"] += 1
+            else:  # the index goes on untrained (or with its old lists): still correct
+                log.warning("training the index of %r failed: %r", namespace, exc)
+
+        task.add_done_callback(done)
+
+    async def settle(self) -> None:
+        """Wait for the index trainings in flight."""
+        while tasks := [s.training for s in self._spaces.values() if s.training is not None]:
+            await asyncio.wait(tasks)
 
     async def get(self, namespace: str) -> Space:
         """The namespace's index, loading it from SQLite on first use."""
@@ -136,12 +209,10 @@ class Spaces:
         """Read a namespace's rows (in a worker thread); embed again the rows that need it."""
         import numpy as np
 
-        from llmagentos.memory.index import NumpyIndex
-
         embedder = self._embedder()
         conn = self.db.reader()
         rows = store.load_namespace(conn, namespace, embedder.name, embedder.dim)
-        space = Space(NumpyIndex(embedder.dim, capacity=max(256, len(rows))))
+        space = Space(self._make_index(embedder.dim, len(rows)))
         stale = [r.id for r in rows if r.vector is None]
         fresh: dict[str, np.ndarray] = {}
         if stale:
@@ -161,5 +232,8 @@ class Spaces:
             self.stats["repaired"] += int(row.damaged)
         if ids:
             space.index.add(ids, np.vstack(vecs))
+        if space.wants_training():  # not published yet: no lock to share
+            space.retrain()
+            self.stats["trained"] += 1
         self.stats["loaded"] += 1
         return space, list(fresh.items())
