@@ -145,11 +145,12 @@ def serve(
 
 def _admin_key(db_path: str) -> str | None:
     """Create the key `admin` unless some admin key exists; its token, or None."""
-    from llmagentos.server.auth import SCHEMA, KeyStore
+    from llmagentos.server.auth import SCHEMA, KeyStore, upgrade
     from llmagentos.storage.db import Database
 
     db = Database(db_path).open([SCHEMA])
     try:
+        db.write_sync(upgrade)
         store = KeyStore(db)
         admins = [k.name for k in store.list() if "admin" in k.scopes and not k.revoked]
         if admins:
@@ -181,11 +182,12 @@ def keys() -> None:
 def _store(state_dir: str) -> Any:
     """The key store of a state directory (created if new: keys may come before a kernel)."""
     from llmagentos.kernel.config import KernelConfig
-    from llmagentos.server.auth import SCHEMA, KeyStore
+    from llmagentos.server.auth import SCHEMA, KeyStore, upgrade
     from llmagentos.storage.db import Database
 
     try:
         db = Database(KernelConfig(state_dir=state_dir).db_path).open([SCHEMA])
+        db.write_sync(upgrade)
     except LLMAgentOSError as exc:
         raise click.ClickException(exc.message) from None
     return KeyStore(db)
@@ -204,6 +206,8 @@ def _store(state_dir: str) -> Any:
 @click.option("--models", "model_patterns", multiple=True, help="Models the key may use.")
 @click.option("--programs", "program_patterns", multiple=True, help="Programs it may spawn.")
 @click.option("--max-tokens", type=click.IntRange(min=0), help="Token budget of the key.")
+@click.option("--rpm", type=click.IntRange(min=1), help="Requests per minute at most.")
+@click.option("--tpm", type=click.IntRange(min=1), help="Model tokens per minute at most.")
 @click.option("--state-dir", default=".llmagentos", help=STATE_HELP)
 def keys_create(
     name: str,
@@ -211,6 +215,8 @@ def keys_create(
     model_patterns: tuple[str, ...],
     program_patterns: tuple[str, ...],
     max_tokens: int | None,
+    rpm: int | None,
+    tpm: int | None,
     state_dir: str,
 ) -> None:
     """Create key NAME and print it (once)."""
@@ -220,7 +226,14 @@ def keys_create(
     caps = replace(Capabilities(), models=model_patterns or None, max_tokens=max_tokens)
     store = _store(state_dir)
     try:
-        _, token = store.create(name, list(scopes), caps=caps, programs=program_patterns or ("*",))
+        _, token = store.create(
+            name,
+            list(scopes),
+            caps=caps,
+            programs=program_patterns or ("*",),
+            requests_per_minute=rpm,
+            tokens_per_minute=tpm,
+        )
     except LLMAgentOSError as exc:
         raise click.ClickException(exc.message) from None
     finally:

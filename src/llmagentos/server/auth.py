@@ -5,7 +5,8 @@ random (256 bits), so a salted SHA-256 is enough to store it: there is nothing t
 brute-force, and checking it costs microseconds on every request, unlike a password hash.
 The plain key is shown once, when it is created, and never stored.
 
-Scopes nest: `admin` includes `operate`, which includes `read`.
+Scopes nest: `admin` includes `operate`, which includes `read`. A key may also carry rate
+limits (requests and tokens per minute; see `llmagentos.server.ratelimit`).
 """
 
 from __future__ import annotations
@@ -49,12 +50,33 @@ CREATE TABLE IF NOT EXISTS api_keys (
     used_tokens INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     last_used REAL,
-    revoked INTEGER NOT NULL DEFAULT 0
+    revoked INTEGER NOT NULL DEFAULT 0,
+    rpm INTEGER,
+    tpm INTEGER
 );
 """
+# Columns added after the first release, with their types: `upgrade` adds them to an older
+# table (SQLite has no ADD COLUMN IF NOT EXISTS).
+_ADDED: Final = {"rpm": "INTEGER", "tpm": "INTEGER"}
 _COLUMNS: Final = (
-    "id, name, key_id, scopes, caps, programs, used_tokens, created_at, last_used, revoked"
+    "id, name, key_id, scopes, caps, programs, used_tokens, created_at, last_used, revoked,"
+    " rpm, tpm"
 )
+_NCOLS: Final = 12
+
+
+def create_table(conn: sqlite3.Connection) -> None:
+    """Create the keys table, or bring one made by an older version up to date."""
+    conn.execute(SCHEMA)  # `execute`, not `executescript`, which would commit a batch
+    upgrade(conn)
+
+
+def upgrade(conn: sqlite3.Connection) -> None:
+    """Add the columns a table created by an older version lacks (after `SCHEMA`)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(api_keys)")}
+    for name, kind in _ADDED.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE api_keys ADD COLUMN {name} {kind}")
 
 
 @record
@@ -71,6 +93,8 @@ class ApiKey:
     created_at: float = 0.0
     last_used: float | None = None
     revoked: bool = False
+    requests_per_minute: int | None = None  # None: no limit
+    tokens_per_minute: int | None = None
 
     def allows(self, scope: str) -> bool:
         """Whether the key holds `scope` (directly or through a wider one)."""
@@ -82,7 +106,7 @@ def _hash(salt: bytes, secret: str) -> bytes:
 
 
 def _row_key(row: sqlite3.Row | tuple[Any, ...]) -> ApiKey:
-    kid, name, key_id, scopes, caps, programs, used, created, last, revoked = tuple(row)
+    kid, name, key_id, scopes, caps, programs, used, created, last, revoked, rpm, tpm = tuple(row)
     return ApiKey(
         id=kid,
         name=name,
@@ -94,6 +118,8 @@ def _row_key(row: sqlite3.Row | tuple[Any, ...]) -> ApiKey:
         created_at=created,
         last_used=last,
         revoked=bool(revoked),
+        requests_per_minute=rpm,
+        tokens_per_minute=tpm,
     )
 
 
@@ -126,11 +152,14 @@ class KeyStore:
         *,
         caps: Capabilities | None = None,
         programs: tuple[str, ...] = ("*",),
+        requests_per_minute: int | None = None,
+        tokens_per_minute: int | None = None,
     ) -> tuple[ApiKey, str]:
         """Store a new key; returns it and the plain token (shown once, never stored).
 
         Blocking: call it from a thread other than the kernel's loop (see `acreate`)."""
-        return self.db.write_sync(self._creator(name, scopes, caps, programs))
+        limits = (requests_per_minute, tokens_per_minute)
+        return self.db.write_sync(self._creator(name, scopes, caps, programs, limits))
 
     async def acreate(
         self,
@@ -139,9 +168,12 @@ class KeyStore:
         *,
         caps: Capabilities | None = None,
         programs: tuple[str, ...] = ("*",),
+        requests_per_minute: int | None = None,
+        tokens_per_minute: int | None = None,
     ) -> tuple[ApiKey, str]:
         """`create` for code on the event loop."""
-        return await self.db.write(self._creator(name, scopes, caps, programs))
+        limits = (requests_per_minute, tokens_per_minute)
+        return await self.db.write(self._creator(name, scopes, caps, programs, limits))
 
     def _creator(
         self,
@@ -149,12 +181,18 @@ class KeyStore:
         scopes: tuple[str, ...] | list[str],
         caps: Capabilities | None,
         programs: tuple[str, ...],
+        limits: tuple[int | None, int | None] = (None, None),
     ) -> Callable[[sqlite3.Connection], tuple[ApiKey, str]]:
         if not isinstance(name, str) or not _NAME.match(name):
             raise InvalidArgument(
                 f"key name {name!r}: 1-64 letters, digits, '_', '.', '-', starting alnum"
             )
         scopes = check_scopes(scopes)
+        for label, limit in zip(("requests_per_minute", "tokens_per_minute"), limits, strict=True):
+            if limit is not None and (
+                isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+            ):
+                raise InvalidArgument(f"{label} must be a positive integer or none, got {limit!r}")
         key_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(12))
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_bytes(16)
@@ -165,7 +203,7 @@ class KeyStore:
                 raise InvalidState(f"a key named {name!r} already exists", name=name)
             conn.execute(
                 "INSERT INTO api_keys (name, key_id, salt, hash, scopes, caps, programs,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, rpm, tpm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     name,
                     key_id,
@@ -175,6 +213,7 @@ class KeyStore:
                     records.dumps(caps or Capabilities()),
                     json.dumps(list(programs)),
                     time.time(),
+                    *limits,
                 ),
             )
             row = conn.execute(
@@ -248,7 +287,7 @@ class KeyStore:
             return None
         if not hmac.compare_digest(_hash(row["salt"], secret), row["hash"]):
             return None
-        key = _row_key(tuple(row)[:10])
+        key = _row_key(tuple(row)[:_NCOLS])
         if len(self._cache) > 10_000:  # bounded: a flood of distinct valid keys is unlikely
             self._cache.clear()
         self._cache[digest] = (now + self.cache_s, key)

@@ -55,6 +55,7 @@ def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
             raise HTTPError(
                 403, f"API key {key.name!r} lacks the {scope!r} scope", "insufficient_scope"
             )
+        state_of(request).limiter.admit_request(key)  # 429 past its requests per minute
         return key
 
     return authenticated

@@ -1,7 +1,9 @@
 """Translation between the OpenAI wire format and kernel model records.
 
 `to_request` turns a validated chat request into an `LLMRequest`; `completion` and
-`ChunkWriter` turn the kernel's answers back into OpenAI bodies and stream events.
+`ChunkWriter` turn the kernel's answers back into OpenAI bodies and stream events;
+`to_text_request`, `text_completion` and `TextChunkWriter` do the same for the legacy
+`/v1/completions` (a raw prompt, no chat template).
 `StopScanner` applies `stop` sequences on the server side as well, so `stop` holds even
 for a backend that ignores it: text is held back while it could still be the start of a
 stop sequence, and nothing after the first match is sent.
@@ -13,7 +15,7 @@ import itertools
 import json
 import time
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from llmagentos.llm.types import (
     LLMRequest,
@@ -34,9 +36,9 @@ _BOOT = uuid.uuid4().hex[:12]
 _SEQ = itertools.count(1)
 
 
-def new_id() -> str:
+def new_id(prefix: str = "chatcmpl") -> str:
     """A completion id, unique across server runs (random per boot, then a counter)."""
-    return f"chatcmpl-{_BOOT}{next(_SEQ):012x}"
+    return f"{prefix}-{_BOOT}{next(_SEQ):012x}"
 
 
 def to_request(body: o.ChatCompletionRequest, model: str) -> LLMRequest:
@@ -165,6 +167,12 @@ def completion(
     )
 
 
+class EventWriter(Protocol):
+    """Turns the kernel's stream chunks into the `data:` events of one response."""
+
+    def events(self, chunk: StreamChunk) -> list[bytes]: ...
+
+
 class ChunkWriter:
     """Builds the `data:` events of one streamed completion.
 
@@ -226,3 +234,111 @@ def error_event(message: str, code: str) -> bytes:
 
 
 DONE = b"data: [DONE]\n\n"
+
+
+# -- legacy text completions ----------------------------------------------------------------
+
+
+def to_text_request(body: o.CompletionRequest, model: str) -> LLMRequest:
+    """The kernel request for a legacy completion: the prompt as-is, no chat template."""
+    options: dict[str, Any] = {}
+    if body.temperature is not None:
+        options["temperature"] = body.temperature
+    if body.top_p is not None:
+        options["top_p"] = body.top_p
+    return LLMRequest(
+        messages=(Message(role="user", content=body.prompt_text()),),
+        model=model,
+        max_tokens=body.max_tokens,
+        stop=body.stop_list(),
+        logprobs=body.logprobs is not None,
+        seed=body.seed,
+        raw_prompt=True,
+        **options,
+    )
+
+
+def _text_finish(reason: str) -> o.FinishReason:
+    return "length" if reason == "length" else "stop"
+
+
+def _text_logprobs(
+    lps: tuple[KernelLogprob, ...] | None, offset: int
+) -> o.CompletionLogprobs | None:
+    if lps is None:
+        return None
+    offsets = list(itertools.accumulate((len(t.token) for t in lps[:-1]), initial=offset))
+    return o.CompletionLogprobs(
+        tokens=[t.token for t in lps],
+        token_logprobs=[t.logprob for t in lps],
+        text_offset=offsets if lps else [],
+    )
+
+
+def text_completion(
+    response: LLMResponse, *, rid: str, model: str, request: LLMRequest, echo: str
+) -> o.Completion:
+    """A text_completion body (stop sequences applied; `echo`: the prompt to put first)."""
+    text, stopped = cut_at_stop(response.text, request.stop)
+    lps = response.logprobs if request.logprobs else None
+    choice = o.CompletionChoice(
+        text=echo + text,
+        finish_reason="stop" if stopped else _text_finish(response.finish_reason),
+        logprobs=_text_logprobs(lps, len(echo)),
+    )
+    return o.Completion(
+        id=rid,
+        created=int(time.time()),
+        model=model,
+        choices=[choice],
+        usage=_usage(response.usage),
+    )
+
+
+class TextChunkWriter:
+    """Builds the `data:` events of one streamed legacy completion (see `ChunkWriter`)."""
+
+    def __init__(
+        self, *, rid: str, model: str, request: LLMRequest, include_usage: bool, echo: str
+    ) -> None:
+        self.head = {"id": rid, "object": "text_completion", "created": int(time.time())}
+        self.head["model"] = model
+        self.logprobs = request.logprobs
+        self.include_usage = include_usage
+        self.scanner = StopScanner(request.stop)
+        self.pending = echo  # sent before the first generated text
+        self.offset = 0
+
+    def _event(self, text: str, finish: str | None, lps: Any = None, usage: Any = None) -> bytes:
+        choices = (
+            []
+            if usage is not None
+            else [{"index": 0, "text": text, "finish_reason": finish, "logprobs": lps}]
+        )
+        body = {**self.head, "choices": choices}
+        if usage is not None:
+            body["usage"] = usage
+        return b"data: " + json.dumps(body, ensure_ascii=False).encode() + b"\n\n"
+
+    def events(self, chunk: StreamChunk) -> list[bytes]:
+        out: list[bytes] = []
+        text = self.scanner.feed(chunk.delta)
+        if chunk.finish_reason is not None:
+            text += self.scanner.flush()
+        prefix, self.pending = self.pending, ""
+        start = self.offset + len(prefix)  # where this chunk's first token begins
+        text = prefix + text
+        lps = None
+        if self.logprobs and chunk.logprobs:
+            found = _text_logprobs(chunk.logprobs, start)
+            lps = found.model_dump() if found is not None else None
+        if text or lps is not None:
+            out.append(self._event(text, None, lps))
+            self.offset += len(text)
+        if chunk.finish_reason is None:
+            return out
+        finish = "stop" if self.scanner.stopped else _text_finish(chunk.finish_reason)
+        out.append(self._event("", finish))
+        if self.include_usage:
+            out.append(self._event("", None, usage=_usage(chunk.usage or Usage()).model_dump()))
+        return out

@@ -1,7 +1,8 @@
 """Pydantic models of the OpenAI-compatible endpoints, as the server accepts and answers them.
 
 Requests ignore fields they do not declare (OpenAI clients send many optional ones) but
-bound everything they read. Only text content is accepted; `n` must be 1.
+bound everything they read. Only text content is accepted; `n` must be 1; the legacy
+`/v1/completions` takes one prompt.
 """
 
 from __future__ import annotations
@@ -93,6 +94,44 @@ class ChatCompletionRequest(_In):
     top_logprobs: Annotated[int, Field(ge=0, le=20), Integral] | None = None
     n: Annotated[int, Field(ge=1, le=1, description="Only one choice"), Integral] | None = None
     user: Annotated[str, Field(max_length=200)] | None = None
+
+    def stop_list(self) -> tuple[str, ...]:
+        if self.stop is None:
+            return ()
+        stops = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
+        return tuple(s for s in stops if s)
+
+
+_Prompt = Annotated[str, Field(max_length=4_000_000)]
+
+
+class CompletionRequest(_In):
+    """The body of `POST /v1/completions` (the legacy API: a prompt in, its continuation
+    out). One prompt only; `logprobs` is the legacy count (the chosen tokens' logprobs are
+    returned, without alternatives); `suffix` and `best_of` > 1 are not supported."""
+
+    model: Annotated[str, Field(max_length=200, description="A model name from /v1/models")]
+    prompt: _Prompt | Annotated[list[_Prompt], Field(min_length=1, max_length=1)]
+    max_tokens: Annotated[int, Field(ge=1, le=1_000_000), Integral] = 16  # OpenAI's default
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
+    stop: (
+        Annotated[str, Field(max_length=1000)]
+        | Annotated[list[Annotated[str, Field(max_length=1000)]], Field(max_length=16)]
+        | None
+    ) = None
+    seed: Annotated[int, Field(ge=-(2**63), le=2**63 - 1), Integral] | None = None
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    logprobs: Annotated[int, Field(ge=0, le=5), Integral] | None = None
+    echo: bool | None = None
+    suffix: Annotated[str, Field(max_length=0, description="Not supported")] | None = None
+    n: Annotated[int, Field(ge=1, le=1, description="Only one choice"), Integral] | None = None
+    best_of: Annotated[int, Field(ge=1, le=1, description="Only one"), Integral] | None = None
+    user: Annotated[str, Field(max_length=200)] | None = None
+
+    def prompt_text(self) -> str:
+        return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
 
     def stop_list(self) -> tuple[str, ...]:
         if self.stop is None:
@@ -198,6 +237,34 @@ class ChatCompletionChunk(BaseModel):
     created: int
     model: str
     choices: list[ChunkChoice]
+    usage: UsageOut | None = None
+
+
+class CompletionLogprobs(BaseModel):
+    """Legacy logprobs: parallel lists, one entry per generated token."""
+
+    tokens: list[str]
+    token_logprobs: list[float]
+    top_logprobs: list[dict[str, float]] | None = None
+    text_offset: list[int]
+
+
+class CompletionChoice(BaseModel):
+    index: int = 0
+    text: str
+    finish_reason: FinishReason | None  # null in stream events until the last
+    logprobs: CompletionLogprobs | None = None
+
+
+class Completion(BaseModel):
+    """The body of a legacy completion, and each event of a streamed one (`data: <it>`;
+    `usage` only on the last with `stream_options.include_usage`)."""
+
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int
+    model: str
+    choices: list[CompletionChoice]
     usage: UsageOut | None = None
 
 

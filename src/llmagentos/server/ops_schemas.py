@@ -9,6 +9,7 @@ from pydantic import Field
 from llmagentos.server.schemas import (
     ApprovalOut,
     CapabilitiesModel,
+    Integral,
     LogLine,
     Model,
     Out,
@@ -82,6 +83,8 @@ class KeyIn(Model):
     scopes: Annotated[list[Literal["read", "operate", "admin"]], Field(min_length=1, max_length=3)]
     capabilities: CapabilitiesModel | None = None
     programs: Patterns = ["*"]
+    requests_per_minute: Annotated[int, Field(ge=1, le=10**9), Integral] | None = None
+    tokens_per_minute: Annotated[int, Field(ge=1, le=10**12), Integral] | None = None
 
 
 class KeyOut(Out):
@@ -94,6 +97,8 @@ class KeyOut(Out):
     created_at: float
     last_used: float | None
     revoked: bool
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
 
 
 class KeyCreated(KeyOut):

@@ -14,6 +14,7 @@ from llmagentos.server.app_loader import AppLoader
 from llmagentos.server.config import ServerConfig
 from llmagentos.server.metrics import Metrics
 from llmagentos.server.operators import OperatorPool
+from llmagentos.server.ratelimit import RateLimiter
 from llmagentos.server.telemetry import Telemetry
 from llmagentos.server.tracing import SpanTracer
 
@@ -30,6 +31,7 @@ class ServerState:
         self.keys = auth.KeyStore(kernel.db, cache_s=config.key_cache_s)
         self.operators = OperatorPool(kernel, self.keys)
         self.apps = AppLoader(kernel)
+        self.limiter = RateLimiter()
         self.telemetry = Telemetry(
             kernel, syscalls=config.recent_syscalls, points=config.series_points
         )
@@ -52,8 +54,7 @@ class ServerState:
             raise
 
     async def _attach(self) -> None:
-        # `execute`, not `executescript`: a script would commit the writer's batch.
-        await self.kernel.db.write(lambda c: c.execute(auth.SCHEMA))
+        await self.kernel.db.write(auth.create_table)
         self._undo.append(self.kernel.observe(self.telemetry.observe))
         self._undo.append(self.kernel.observe(self.metrics.observe))
         if self.config.otel:

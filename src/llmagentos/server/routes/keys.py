@@ -28,6 +28,8 @@ def key_out(k: ApiKey) -> o.KeyOut:
         created_at=k.created_at,
         last_used=k.last_used,
         revoked=k.revoked,
+        requests_per_minute=k.requests_per_minute,
+        tokens_per_minute=k.tokens_per_minute,
     )
 
 
@@ -40,7 +42,12 @@ async def list_keys(st: State, key: AdminKey) -> list[o.KeyOut]:
 async def create_key(body: o.KeyIn, st: State, key: AdminKey) -> o.KeyCreated:
     caps = body.capabilities.to_record() if body.capabilities is not None else None
     created, token = await st.keys.acreate(
-        body.name, list(body.scopes), caps=caps, programs=tuple(body.programs)
+        body.name,
+        list(body.scopes),
+        caps=caps,
+        programs=tuple(body.programs),
+        requests_per_minute=body.requests_per_minute,
+        tokens_per_minute=body.tokens_per_minute,
     )
     return o.KeyCreated(**key_out(created).model_dump(), token=token)
 

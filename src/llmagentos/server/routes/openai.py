@@ -1,4 +1,4 @@
-"""OpenAI-compatible endpoints: `/v1/models` and `/v1/chat/completions`.
+"""OpenAI-compatible endpoints: `/v1/models`, `/v1/chat/completions`, `/v1/completions`.
 
 A completion is an `LLMCall` syscall of the key's operator process, so it waits its turn
 in the kernel's scheduler with the agents' calls, counts against the key's token budget
@@ -19,8 +19,9 @@ from starlette.types import Receive, Scope, Send
 from llmagentos.access import matches
 from llmagentos.errors import LLMAgentOSError, ProcessExit, UnknownModel
 from llmagentos.kernel.handlers import stream_call
+from llmagentos.kernel.process import Process
 from llmagentos.kernel.syscalls import LLMCall
-from llmagentos.llm.types import StreamChunk
+from llmagentos.llm.types import LLMRequest, StreamChunk
 from llmagentos.server import openai_codec as codec
 from llmagentos.server import openai_schemas as o
 from llmagentos.server.auth import ApiKey
@@ -76,17 +77,65 @@ async def chat_completions(body: o.ChatCompletionRequest, st: State, key: Operat
     name = _model_name(st, body.model)
     request = codec.to_request(body, name)
     rid = codec.new_id()
+    proc = await _admit(st, key)
     if not body.stream:
         response = await operator_call(st, key, LLMCall(request))
         return codec.completion(response, rid=rid, model=name, request=request)
+    first, chunks = await _open_stream(st, proc, request)
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    writer = codec.ChunkWriter(rid=rid, model=name, request=request, include_usage=include_usage)
+    return _respond(writer, first, chunks)
+
+
+@router.post(
+    "/completions",
+    response_model=o.Completion,
+    summary="Create a text completion of a prompt (legacy; streamed with `stream: true`)",
+    responses={
+        200: {
+            "content": {
+                "text/event-stream": {"schema": {"$ref": "#/components/schemas/Completion"}}
+            },
+            "description": "A completion, or with `stream` a stream of completion events",
+        }
+    },
+)
+async def completions(body: o.CompletionRequest, st: State, key: OperateKey) -> Any:
+    if body.suffix:  # the schema bounds it to empty; this is its error message
+        raise HTTPError(400, "suffix is not supported", "unsupported_parameter")
+    name = _model_name(st, body.model)
+    request = codec.to_text_request(body, name)
+    rid = codec.new_id("cmpl")
+    echo = body.prompt_text() if body.echo else ""
+    proc = await _admit(st, key)
+    if not body.stream:
+        response = await operator_call(st, key, LLMCall(request))
+        return codec.text_completion(response, rid=rid, model=name, request=request, echo=echo)
+    first, chunks = await _open_stream(st, proc, request)
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    writer = codec.TextChunkWriter(
+        rid=rid, model=name, request=request, include_usage=include_usage, echo=echo
+    )
+    return _respond(writer, first, chunks)
+
+
+async def _admit(st: ServerState, key: ApiKey) -> Process:
+    """The key's operator, once the key's tokens-per-minute limit admits another call."""
     proc = await st.operators.process(key)
+    st.limiter.admit_tokens(key, proc.tree_tokens)
+    return proc
+
+
+async def _open_stream(
+    st: ServerState, proc: Process, request: LLMRequest
+) -> tuple[StreamChunk, AsyncGenerator[StreamChunk, None]]:
+    """Start a streamed call; its first chunk is awaited before answering, so a refusal
+    (budget, capability, bad request) is an HTTP error status, not an error in a 200."""
     chunks = cast(
         AsyncGenerator[StreamChunk, None],
         stream_call(st.kernel, proc, LLMCall(request, stream=True)),
     )
     try:
-        # The first chunk is awaited before answering, so a refusal (budget, capability,
-        # bad request) is an HTTP error status, not an error inside a 200 stream.
         first = await chunks.__anext__()
     except StopAsyncIteration:
         first = StreamChunk(delta="", finish_reason="stop")
@@ -94,8 +143,12 @@ async def chat_completions(body: o.ChatCompletionRequest, st: State, key: Operat
         raise HTTPError(
             503, "the key's operator process stopped; retry", "operator_stopped"
         ) from None
-    include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    writer = codec.ChunkWriter(rid=rid, model=name, request=request, include_usage=include_usage)
+    return first, chunks
+
+
+def _respond(
+    writer: codec.EventWriter, first: StreamChunk, chunks: AsyncGenerator[StreamChunk, None]
+) -> ClosingStream:
     return ClosingStream(
         _stream(writer, first, chunks),
         media_type="text/event-stream",
@@ -120,7 +173,7 @@ class ClosingStream(StreamingResponse):
 
 
 async def _stream(
-    writer: codec.ChunkWriter, first: StreamChunk, chunks: AsyncGenerator[StreamChunk, None]
+    writer: codec.EventWriter, first: StreamChunk, chunks: AsyncGenerator[StreamChunk, None]
 ) -> AsyncIterator[bytes]:
     async with contextlib.aclosing(chunks):
         try:
