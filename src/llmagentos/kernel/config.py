@@ -22,6 +22,9 @@ class KernelConfig:
     scheduler: str = "las"
     scheduler_options: dict[str, Any] = field(default_factory=dict)
     default_model: str | None = None
+    # Loaded on first use when a call names no model and none is configured at all: the
+    # built-in offline model (needs the `local` extra). None: such calls fail instead.
+    fallback_model: str | None = "builtin:tiny"
     tool_timeout_s: float = 60.0
     max_request_tokens: int = 1_000_000
     control_poll_s: float = 0.25

@@ -59,6 +59,8 @@ def estimate_tokens(request: LLMRequest) -> int:
 
 def backend_for(k: Kernel, request: LLMRequest) -> tuple[str, LLMBackend]:
     name = request.model or k.default_model
+    if name is None and not k.models:
+        name = k.config.fallback_model  # nothing configured: the built-in model
     if name is not None and name not in k.models and ":" in name:
         k.add_model(name, name)  # a full spec (`openai:...`) loads on first use
     if name is None or name not in k.models:

@@ -49,7 +49,7 @@ from llmagentos.kernel.process import Process, ProcessInfo, ProcessState
 from llmagentos.kernel.programs import ProgramRegistry, reference_of
 from llmagentos.kernel.scheduler import Scheduler
 from llmagentos.kernel.slots import Slots
-from llmagentos.kernel.syscalls import Capabilities, ExitStatus, Syscall
+from llmagentos.kernel.syscalls import Capabilities, ExitStatus, LLMCall, Syscall
 from llmagentos.llm.base import LLMBackend
 from llmagentos.memory.manager import MemoryManager
 from llmagentos.storage import journal
@@ -463,6 +463,9 @@ class Kernel(Admission, Slots):
         handler = HANDLERS.get(type(call))
         if handler is None:
             raise InvalidArgument(f"{type(call).__name__} is not a system call")
+        if proc.sole_model is not None and type(call) is LLMCall and not call.request.model:
+            # A process allowed exactly one model uses it when it names none.
+            call = LLMCall(records.replace(call.request, model=proc.sole_model), call.stream)
         entry = proc.replay.get(proc.seq) if proc.replay else None
         if entry is not None and entry.finished:
             seq = await self.enter(proc, call)

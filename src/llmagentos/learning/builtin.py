@@ -34,7 +34,7 @@ class BuiltinRecipe:
     )
     pretrain: TrainConfig = field(
         default_factory=lambda: TrainConfig(
-            steps=1200,
+            steps=600,
             batch_size=16,
             seq_len=512,
             lr=2e-3,
@@ -45,7 +45,7 @@ class BuiltinRecipe:
     )
     sft: TrainConfig = field(
         default_factory=lambda: TrainConfig(
-            steps=1200,
+            steps=600,
             batch_size=16,
             seq_len=512,
             lr=1e-3,
