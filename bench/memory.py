@@ -5,9 +5,12 @@ dependency-free fallback (hashed words and character n-grams), side by side:
 
 (a) quality: the retrieval set of `bench/memory_data.py` (facts an agent keeps about its
     user and its work, each asked about in other words) stored among generated
-    distractors; recall@1 and recall@5 of `MemoryManager.recall`.
+    distractors; recall@1 and recall@5 of `MemoryManager.recall`, with the exact index
+    and with the IVF index forced on (see `INDEXES`).
 (b) latency: `MemoryManager.recall` on a namespace of 10k and 100k memories (vectors
-    random, texts synthetic: search cost does not depend on what the vectors mean).
+    random, texts synthetic: search cost does not depend on what the vectors mean), with
+    the exact index and with the IVF index (which a namespace gets by default from
+    `MemoryConfig.ann_min_rows` = 20k memories on; forced at 10k here for comparison).
     "search" is a recall whose query embedding is already cached (index search, filter,
     SQLite fetch of the texts); "embed" is embedding one query; "end to end" both.
 (c) conversation: a 200-turn chat through the kernel on a 512-token window with a model
@@ -17,7 +20,9 @@ dependency-free fallback (hashed words and character n-grams), side by side:
     the double receives is checked against the window.
 
 Prints a table and writes JSON (`--json PATH`): top-level `recall_at_1`, `recall_at_5`,
-`p50_ms_100k`, `p99_ms_100k` (search, real embedder), `long_conversation_fact_rate`
+`p50_ms_100k`, `p99_ms_100k` (search with the default index, IVF at that size; the
+exact figures as `p50_ms_100k_exact`...), `recall_at_1_ivf`, `recall_at_5_ivf`,
+`long_conversation_fact_rate`
 (real embedder, default strategy), `overflowing_requests`, and `results[embedder][...]`.
 `--quick` uses fewer distractors, 10k memories only and a shorter conversation.
 """
@@ -43,6 +48,7 @@ from llmagentos.context import ContextConfig
 from llmagentos.kernel.handlers import estimate_tokens
 from llmagentos.llm.types import LLMRequest, Message
 from llmagentos.memory import MemoryConfig, MemoryManager, make_embedder, real_embedder_available
+from llmagentos.memory.ivf import IVFIndex
 from llmagentos.memory.store import MemoryRow, write_memories
 from llmagentos.storage.db import Database
 from llmagentos.storage.managers import MANAGER_SCHEMAS
@@ -66,13 +72,29 @@ def open_db(root: Path, name: str) -> Database:
 # -- (a) quality ---------------------------------------------------------------------------
 
 
-async def quality(root: Path, spec: str, n_distractors: int) -> dict[str, float]:
-    db = open_db(root, f"quality-{spec}")
-    m = MemoryManager(db, MemoryConfig(embedder=spec, max_batch=10_000))
+# Index variants, run side by side: exact brute force; the IVF index as large namespaces
+# get it (forced here: these sets are below the default `ann_min_rows`); and IVF reading
+# an eighth of its lists (the fraction it reads by default at 100k; on the 1k quality set
+# the default of at least 8 lists reads a quarter) and a sixteenth.
+INDEXES: dict[str, dict[str, Any]] = {
+    "exact": {"index": "exact"},
+    "ivf": {"index": "auto", "ann_min_rows": 256},
+    "ivf-1/8": {"index": "auto", "ann_min_rows": 256, "ann_nprobe": 4},
+    "ivf-1/16": {"index": "auto", "ann_min_rows": 256, "ann_nprobe": 2},
+}
+
+
+async def quality(
+    root: Path, spec: str, n_distractors: int, variant: str
+) -> dict[str, float | str]:
+    db = open_db(root, f"quality-{spec}-{variant}")
+    m = MemoryManager(db, MemoryConfig(embedder=spec, max_batch=10_000, **INDEXES[variant]))
     texts = [fact for fact, _ in FACTS] + distractors(n_distractors)
     ids = [f"fact{i}" for i in range(len(FACTS))] + [f"d{i}" for i in range(n_distractors)]
     await m.space("bench")  # indexed: the store below embeds at once
     await m.store("bench", texts, None, ids)
+    await m.settle()  # the IVF variants train after the store
+    index = (await m.space("bench")).index
     ranks = []
     for i, (_, question) in enumerate(FACTS):
         hits = await m.recall("bench", question, k=5, min_score=-1.0)
@@ -85,16 +107,23 @@ async def quality(root: Path, spec: str, n_distractors: int) -> dict[str, float]
         "recall_at_5": sum(r > 0 for r in ranks) / n,
         "facts": n,
         "distractors": n_distractors,
+        "index": describe(index),
     }
+
+
+def describe(index: Any) -> str:
+    if isinstance(index, IVFIndex) and index.trained:
+        return f"ivf nlist={index.nlist} nprobe={index.nprobe} scan~{index.expected_scan()}"
+    return f"exact ({type(index).__name__})"
 
 
 # -- (b) latency ---------------------------------------------------------------------------
 
 
-async def latency(root: Path, spec: str, size: int, queries: int) -> dict[str, float]:
+async def latency(root: Path, spec: str, size: int, queries: int) -> dict[str, Any]:
+    """Search latency on one database of `size` memories, for each index variant."""
     db = open_db(root, f"latency-{spec}-{size}")
-    m = MemoryManager(db, MemoryConfig(embedder=spec))
-    emb = m.embedder
+    emb = make_embedder(spec)
     rng = np.random.default_rng(size)
     for start in range(0, size, 10_000):
         n = min(10_000, size - start)
@@ -106,8 +135,18 @@ async def latency(root: Path, spec: str, size: int, queries: int) -> dict[str, f
         ]
         db.write_sync(lambda c, rows=rows: write_memories(c, "big", rows, emb.name))
     words = distractors(2 * queries, seed=size)
-    warm, cold = words[:queries], words[queries:]
-    await m.recall("big", "warm up the index", k=5, min_score=-1.0)  # loads 'size' rows
+    out = {}
+    for variant in ("exact", "ivf"):
+        m = MemoryManager(db, MemoryConfig(embedder=emb, **INDEXES[variant]))  # one model load
+        out[variant] = await latency_of(m, words[:queries], words[queries:])
+    db.close()
+    return out
+
+
+async def latency_of(m: MemoryManager, warm: list[str], cold: list[str]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    await m.recall("big", "warm up the index", k=5, min_score=-1.0)  # loads (and trains)
+    load_s = time.perf_counter() - t0
     for q in warm:
         await m.query_vector(q)
     search, end_to_end, embed = [], [], []
@@ -122,13 +161,14 @@ async def latency(root: Path, spec: str, size: int, queries: int) -> dict[str, f
         t0 = time.perf_counter()
         await m.recall("big", q, k=5, min_score=-1.0)
         end_to_end.append((time.perf_counter() - t0) * 1000)
-    db.close()
     return {
         "search_p50_ms": pct(search, 0.5),
         "search_p99_ms": pct(search, 0.99),
         "embed_p50_ms": pct(embed, 0.5),
         "end_to_end_p50_ms": pct(end_to_end, 0.5),
         "end_to_end_p99_ms": pct(end_to_end, 0.99),
+        "load_s": load_s,  # reading the rows from SQLite, and training for IVF
+        "index": describe((await m.space("big")).index),
     }
 
 
@@ -226,7 +266,7 @@ async def run(quick: bool) -> dict[str, Any]:
         root = Path(tmp)
         for spec in specs:
             res: dict[str, Any] = {"embedder": make_embedder(spec).name}
-            res["quality"] = await quality(root, spec, n_distractors)
+            res["quality"] = {v: await quality(root, spec, n_distractors, v) for v in INDEXES}
             res["latency"] = {
                 str(n): await latency(root, spec, n, 50 if quick else 200) for n in sizes
             }
@@ -243,8 +283,10 @@ async def run(quick: bool) -> dict[str, Any]:
         "machine": f"{platform.machine()} {platform.python_version()}",
         "load_average": os.getloadavg()[0],  # the machine is shared: read figures with this
         "embedder": head["embedder"],
-        "recall_at_1": head["quality"]["recall_at_1"],
-        "recall_at_5": head["quality"]["recall_at_5"],
+        "recall_at_1": head["quality"]["exact"]["recall_at_1"],
+        "recall_at_5": head["quality"]["exact"]["recall_at_5"],
+        "recall_at_1_ivf": head["quality"]["ivf"]["recall_at_1"],
+        "recall_at_5_ivf": head["quality"]["ivf"]["recall_at_5"],
         "long_conversation_fact_rate": head["conversation"]["summarize+recall"]["fact_rate"],
         "overflowing_requests": sum(
             c["overflowing_requests"] for r in results.values() for c in r["conversation"].values()
@@ -255,8 +297,13 @@ async def run(quick: bool) -> dict[str, Any]:
     }
     for n in sizes:
         label = f"{n // 1000}k"
-        out[f"p50_ms_{label}"] = head["latency"][str(n)]["search_p50_ms"]
-        out[f"p99_ms_{label}"] = head["latency"][str(n)]["search_p99_ms"]
+        # the headline is the index a namespace of that size gets by default
+        default = "ivf" if n >= MemoryConfig().ann_min_rows else "exact"
+        for variant in ("exact", "ivf"):
+            lat = head["latency"][str(n)][variant]
+            suffix = "" if variant == default else f"_{variant}"
+            out[f"p50_ms_{label}{suffix}"] = lat["search_p50_ms"]
+            out[f"p99_ms_{label}{suffix}"] = lat["search_p99_ms"]
     return out
 
 
@@ -270,15 +317,25 @@ def table(out: dict[str, Any]) -> Table:
     def row(label: str, get: Any, fmt: str = "{:.2f}") -> None:
         t.add_row(label, *(fmt.format(get(out["results"][s])) for s in specs))
 
-    row("recall@1", lambda r: r["quality"]["recall_at_1"])
-    row("recall@5", lambda r: r["quality"]["recall_at_5"])
+    for v in INDEXES:
+        row(f"recall@1 ({v})", lambda r, v=v: r["quality"][v]["recall_at_1"])
+        row(f"recall@5 ({v})", lambda r, v=v: r["quality"][v]["recall_at_5"])
     for n in out["results"][specs[0]]["latency"]:
         label = f"{int(n) // 1000}k"
-        row(f"search p50 ms @{label}", lambda r, n=n: r["latency"][n]["search_p50_ms"])
-        row(f"search p99 ms @{label}", lambda r, n=n: r["latency"][n]["search_p99_ms"])
-        row(f"end-to-end p50 ms @{label}", lambda r, n=n: r["latency"][n]["end_to_end_p50_ms"])
-        row(f"end-to-end p99 ms @{label}", lambda r, n=n: r["latency"][n]["end_to_end_p99_ms"])
-    row("embed one query p50 ms", lambda r: next(iter(r["latency"].values()))["embed_p50_ms"])
+        for v in ("exact", "ivf"):
+
+            def lat(r: Any, key: str, n: str = n, v: str = v) -> float:
+                return float(r["latency"][n][v][key])
+
+            row(f"search p50 ms @{label} ({v})", lambda r, lat=lat: lat(r, "search_p50_ms"))
+            row(f"search p99 ms @{label} ({v})", lambda r, lat=lat: lat(r, "search_p99_ms"))
+            row(f"end-to-end p50 ms @{label} ({v})", lambda r, lat=lat: lat(r, "end_to_end_p50_ms"))
+            row(f"end-to-end p99 ms @{label} ({v})", lambda r, lat=lat: lat(r, "end_to_end_p99_ms"))
+            row(f"load (+ train) s @{label} ({v})", lambda r, lat=lat: lat(r, "load_s"))
+    row(
+        "embed one query p50 ms",
+        lambda r: next(iter(r["latency"].values()))["exact"]["embed_p50_ms"],
+    )
     for s in ("summarize+recall", "recall"):
         row(f"conversation fact rate ({s})", lambda r, s=s: r["conversation"][s]["fact_rate"])
         row(

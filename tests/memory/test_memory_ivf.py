@@ -48,7 +48,7 @@ def test_trained_search_agrees_with_exact_search() -> None:
     vecs = clustered(0, 8000)
     ivf, exact = both(vecs, min_train=1000)
     ivf.train()
-    assert ivf.trained and ivf.nlist == 89 and ivf.nprobe == 8
+    assert ivf.trained and ivf.nlist == 89 and ivf.nprobe == 11
     assert ivf.expected_scan() < len(vecs) // 4
     rng = np.random.default_rng(1)
     queries = vecs[rng.integers(0, len(vecs), 200)] + 0.1 * rng.normal(size=(200, DIM))

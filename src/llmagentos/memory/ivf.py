@@ -71,9 +71,10 @@ class TrainingJob:
 class IVFIndex:
     """Inverted-file cosine search: exact below `min_train` vectors, approximate above.
 
-    `nlist` defaults to about sqrt(n) lists at training time and `nprobe` to a sixteenth
-    of them (at least 8), so a query scores roughly 6% of the vectors. A search with a
-    filter probes further lists until `k` accepted ids are found or every list is read.
+    `nlist` defaults to about sqrt(n) lists at training time and `nprobe` to an eighth of
+    them (at least 8), so a query scores roughly 12% of the vectors (`bench/memory.py`
+    reports recall with a sixteenth and an eighth). A search with a filter probes further
+    lists until `k` accepted ids are found or every list is read.
     """
 
     def __init__(
@@ -119,7 +120,7 @@ class IVFIndex:
     def nprobe(self) -> int:
         if self._centroids is None:
             return 1
-        wanted = self._nprobe if self._nprobe is not None else max(8, self.nlist // 16)
+        wanted = self._nprobe if self._nprobe is not None else max(8, self.nlist // 8)
         return min(self.nlist, wanted)
 
     # -- writes ---------------------------------------------------------------------------

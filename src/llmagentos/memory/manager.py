@@ -60,7 +60,7 @@ class MemoryConfig:
     working_set_bytes: int = 1 << 20  # per process, see `ProcessContext.working_set`
     index: str = "auto"  # "auto": exact below `ann_min_rows` memories, IVF above; "exact"
     ann_min_rows: int = 20_000  # a namespace this big gets an approximate (IVF) index
-    ann_nprobe: int | None = None  # lists an IVF search reads (None: nlist / 16, at least 8)
+    ann_nprobe: int | None = None  # lists an IVF search reads (None: nlist / 8, at least 8)
 
 
 @dataclass(frozen=True, slots=True)
