@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from llmagentos import records
-from llmagentos.errors import LLMAgentOSError, UnknownProcess
+from llmagentos.errors import InvalidArgument, LLMAgentOSError, UnknownProcess
 from llmagentos.kernel import syscalls as sc
 from llmagentos.kernel.process import Process
 from llmagentos.llm.types import LLMResponse
@@ -35,6 +36,31 @@ async def effect(k: Kernel, proc: Process, seq: int, call: Any, fn: Effect) -> A
     except LLMAgentOSError as exc:
         await k.journal_error(proc, seq, call, exc, text)
         raise
+
+
+def unencodable(call: Any) -> InvalidArgument | None:
+    """The error for a call the journal cannot encode (naming its field), or None if it can."""
+    try:
+        records.dumps(call)
+        return None
+    except (TypeError, ValueError) as exc:
+        reason = str(exc)
+    name = type(call).__name__
+    field = next((f.name for f in dataclasses.fields(call) if _fails(getattr(call, f.name))), None)
+    where = f"{name}.{field}" if field else name
+    return InvalidArgument(
+        f"{where} is not JSON-serialisable ({reason}); syscall arguments must be JSON values",
+        call=name,
+        field=field,
+    )
+
+
+def _fails(value: Any) -> bool:
+    try:
+        records.dumps(value)
+    except (TypeError, ValueError):
+        return True
+    return False
 
 
 def finish_call(

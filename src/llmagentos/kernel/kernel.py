@@ -38,7 +38,7 @@ from llmagentos.errors import (
     error_from_info,
 )
 from llmagentos.kernel.admission import Admission
-from llmagentos.kernel.callkit import account, resolve_pid
+from llmagentos.kernel.callkit import account, resolve_pid, unencodable
 from llmagentos.kernel.config import KernelConfig
 from llmagentos.kernel.control import control_loop, recover
 from llmagentos.kernel.events import EventBus, SyscallTrace
@@ -466,12 +466,20 @@ class Kernel(Admission, Slots):
         if proc.sole_model is not None and type(call) is LLMCall and not call.request.model:
             # A process allowed exactly one model uses it when it names none.
             call = LLMCall(records.replace(call.request, model=proc.sole_model), call.stream)
-        entry = proc.replay.get(proc.seq) if proc.replay else None
-        if entry is not None and entry.finished:
+        try:
+            entry = proc.replay.get(proc.seq) if proc.replay else None
+            if entry is not None and entry.finished:
+                seq = await self.enter(proc, call)
+                return self._answer_from_journal(proc, call, entry)
             seq = await self.enter(proc, call)
-            return self._answer_from_journal(proc, call, entry)
-        seq = await self.enter(proc, call)
-        return await handler(self, proc, seq, call, entry)
+            return await handler(self, proc, seq, call, entry)
+        except (TypeError, ValueError) as exc:
+            # The journal cannot encode the call: the caller's mistake, not the kernel's.
+            # Checked here, after the fact, so the common path encodes each call once.
+            bad = unencodable(call)
+            if bad is None:
+                raise
+            raise bad from exc
 
     async def enter(self, proc: Process, call: Syscall) -> int:
         """Take the call's sequence number after the gates every syscall passes: killed,
