@@ -263,3 +263,34 @@ async def test_streamed_calls_are_fitted_too(make_kernel: Callable[..., Any]) ->
     assert status.state == "done", status.error
     assert status.result == [FACTS["password"]]
     assert_all_fit(double, 400)
+
+
+async def test_summary_tokens_are_accounted_and_survive_a_restart(
+    make_kernel: Callable[..., Any],
+) -> None:
+    import asyncio
+
+    async def parked(k: Kernel, pid: int) -> Any:
+        for _ in range(3000):
+            proc = k.get(pid)
+            if proc.state is ProcessState.WAITING and proc.seq == 34:  # 33 chats, then receive
+                return proc
+            await asyncio.sleep(0.01)
+        pytest.fail("the program did not reach its receive")
+
+    kernel: Kernel = await make_kernel(models={"m": model(400)})
+    pid = await kernel.spawn(chatter, {"filler": 30, "wait": True})
+    await parked(kernel, pid)
+    await kernel.context.settle()
+    before = kernel.get(pid)
+    spent, budget_used = before.summary_tokens, before.tree_tokens
+    assert spent == kernel.context.stats["summary_tokens"] > 0
+    assert before.info().usage.summary_tokens == spent
+    state = kernel.config.state_dir
+    await kernel.shutdown()
+
+    restarted: Kernel = await make_kernel(state_dir=state, models={"m": model(400)})
+    after = await parked(restarted, pid)
+    assert after.restarts == 1
+    assert after.summary_tokens == spent
+    assert after.tree_tokens == budget_used  # replayed chats + the summaries' record

@@ -142,6 +142,6 @@ class Summarizer:
             tokens = response.usage.total_tokens
         finally:
             self.kernel.release(cid, shadow, resource, tokens, time.monotonic() - t0)
-        proc.charge(tokens=tokens)  # the process's budgets pay for its summaries
+        proc.charge_summary(tokens)  # the process's budgets pay for its summaries
         self.stats["summary_tokens"] += tokens
         return response

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from llmagentos import records
 from llmagentos.errors import LLMAgentOSError
 from llmagentos.kernel.execution import describe
-from llmagentos.kernel.process import Process, ProcessState
+from llmagentos.kernel.process import Accounting, Process, ProcessState
 from llmagentos.storage import journal
 
 if TYPE_CHECKING:
@@ -41,9 +41,16 @@ async def recover(k: Kernel) -> None:
         if proc.state is ProcessState.SUSPENDED:
             proc.resumed.clear()
         k._procs[proc.pid] = proc
-    for proc in [k._procs[r["pid"]] for r in rows]:
+    recovered = [k._procs[r["pid"]] for r in rows]
+    for proc in recovered:
         # Ancestors that already ended are not reloaded; their budgets end with them.
         proc.link(k._procs.get(proc.parent) if proc.parent is not None else None)
+    for proc, row in zip(recovered, rows, strict=True):
+        # Replay rebuilds what the journal holds; summaries are not in it, their record is.
+        spent = _summary_tokens(row["usage"])
+        if spent:
+            proc.charge_summary(spent)
+    for proc in recovered:
         await k._persist(proc)
         k.log(
             proc,
@@ -52,6 +59,14 @@ async def recover(k: Kernel) -> None:
             force=True,
         )
         k._start(proc)
+
+
+def _summary_tokens(usage: str | None) -> int:
+    try:
+        value = records.loads(usage) if usage else None
+    except (ValueError, TypeError, KeyError):  # damaged: it costs the count, not the recovery
+        return 0
+    return int(value.summary_tokens) if isinstance(value, Accounting) else 0
 
 
 async def control_loop(k: Kernel) -> None:

@@ -58,6 +58,10 @@ class Accounting:
     syscalls: int = 0
     queue_time_s: float = 0.0
     wall_time_s: float = 0.0
+    # tokens of the context manager's summaries written for this process: kernel calls,
+    # not journaled, so this record is what carries them (and their budget charge)
+    # across a restart
+    summary_tokens: int = 0
 
     @property
     def tokens(self) -> int:
@@ -109,6 +113,7 @@ class Process:
     tool_calls: int = 0
     syscalls: int = 0
     queue_time_s: float = 0.0
+    summary_tokens: int = 0
     # execution
     seq: int = 0
     replay: dict[int, Any] = field(default_factory=dict)
@@ -154,6 +159,12 @@ class Process:
             p = p.up
         return out
 
+    def charge_summary(self, tokens: int) -> None:
+        """Count tokens the kernel spent summarizing this process's conversation."""
+        self.summary_tokens += tokens
+        self.charge(tokens=tokens)
+        self.dirty = True  # persisted by the next flush: replay cannot rebuild it
+
     def charge(self, tokens: int = 0, tool_calls: int = 0) -> None:
         """Count usage against this process and every ancestor."""
         p: Process | None = self
@@ -192,6 +203,7 @@ class Process:
             syscalls=self.syscalls,
             queue_time_s=self.queue_time_s,
             wall_time_s=wall,
+            summary_tokens=self.summary_tokens,
         )
 
     def restore_usage(self, usage: Accounting) -> None:
@@ -201,6 +213,7 @@ class Process:
         self.tool_calls = usage.tool_calls
         self.syscalls = usage.syscalls
         self.queue_time_s = usage.queue_time_s
+        self.summary_tokens = usage.summary_tokens
 
     def info(self) -> ProcessInfo:
         return ProcessInfo(
