@@ -87,12 +87,14 @@ def test_unknown_process_and_program(served: Served) -> None:
 
 def test_spawned_capabilities_are_narrowed_and_checked(served: Served) -> None:
     c = served.client()
-    caps = {"models": ["other"], "spawn": False, "max_tokens": 5}
+    # two models, so that none is the process's own default: the call goes to the
+    # kernel's default model, which the narrowed capabilities leave out
+    caps = {"models": ["other", "another"], "spawn": False, "max_tokens": 5}
     r = c.post("/api/processes", json={"program": "chatty", "capabilities": caps})
     pid = r.json()["pid"]
     status = c.get(f"/api/processes/{pid}/wait").json()
     assert status["state"] == "failed"
     assert "PermissionDenied" in status["error"]
     detail = c.get(f"/api/processes/{pid}").json()
-    assert detail["capabilities"]["models"] == ["other"]
+    assert detail["capabilities"]["models"] == ["other", "another"]
     assert detail["capabilities"]["spawn"] is False
