@@ -1,25 +1,35 @@
-"""`llmagentos demo`: the main job runs offline and checks its own answers."""
+"""`llmagentos demo`: the main job runs every bundled app on one kernel, offline."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from cli_workspace import Workspace
 from click.testing import CliRunner
 
+from llmagentos.apps.demo import APPS
 from llmagentos.cli.main import main
 
 
-def test_demo_with_three_agents(ws: Workspace) -> None:
-    out = ws.cli("demo", "--agents", "3", "--state-dir", "demo")
+def test_demo_runs_every_app_and_writes_a_report(ws: Workspace) -> None:
+    out = ws.cli(
+        "demo", "--model", "offline", "--embedder", "hash", "--state-dir", "demo", timeout=300
+    )
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "3/3 worker answers correct" in out.stdout
-    assert "operator approvals: 1" in out.stdout
+    for app in APPS:
+        assert f"✓ {app}" in out.stdout
+    assert "1 operator approvals" in out.stdout or "2 operator approvals" in out.stdout
+    summary = json.loads((ws.root / "demo" / "summary.json").read_text())
+    assert summary["ok"] and set(summary["apps"]) == set(APPS)
+    assert summary["apps"]["maze_solver"]["result"]["success"] is True
+    report = (ws.root / "demo" / "report.html").read_text()
+    assert "<svg" in report and "Tokens per agent" in report and "customer_service" in report
     # What it leaves behind is an ordinary state directory the other commands read.
     ws.state = "demo"
     rows = ws.ps("-a")
     names = {r["name"] for r in rows.values()}
-    assert {"monitor", "desk", "coordinator", "worker-0", "worker-2"} <= names
+    assert {"demo", "reporter", *APPS, "desk", "translator", "classifier"} <= names
     assert all(r["state"] == "done" for r in rows.values())
 
 
@@ -33,10 +43,11 @@ def test_demo_refuses_a_directory_that_is_not_llmagentos_state(tmp_path: Path) -
     assert precious.read_text() == "keep me"
 
 
-def test_demo_rejects_zero_agents(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["demo", "--agents", "0", "--state-dir", str(tmp_path)])
-    assert result.exit_code == 2
-    assert "--agents" in result.output
+def test_demo_rejects_unknown_apps(tmp_path: Path) -> None:
+    state = str(tmp_path / "s")
+    result = CliRunner().invoke(main, ["demo", "--apps", "summarizer,nope", "--state-dir", state])
+    assert result.exit_code == 1
+    assert "unknown demo apps ['nope']" in result.output
 
 
 def test_demo_refuses_a_state_directory_a_kernel_is_using(tmp_path: Path) -> None:

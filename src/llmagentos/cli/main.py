@@ -344,25 +344,47 @@ def approvals_reject(approval_id: int, note: str, state_dir: str) -> None:
 @main.command()
 @click.option("--state-dir", default=".llmagentos/demo", help=STATE_HELP)
 @click.option(
-    "--agents",
-    default=6,
+    "--model",
+    default="builtin:tiny",
     show_default=True,
-    type=click.IntRange(min=1, max=64),
-    help="How many worker agents.",
+    help="Model spec all apps share; `offline` runs each app on its rule-based double.",
 )
-def demo(state_dir: str, agents: int) -> None:
-    """The main job: a multi-agent run on the offline scripted model."""
-    from llmagentos.apps.demo import run_demo
+@click.option(
+    "--apps",
+    "app_names",
+    default="",
+    help="Comma-separated bundled apps to run (default: all six).",
+)
+@click.option(
+    "--embedder",
+    default="auto",
+    show_default=True,
+    help="Long-term memory embedder: auto (MiniLM when installed), minilm, hash.",
+)
+@click.option("--no-report", is_flag=True, help="Do not write report.html / summary.json.")
+def demo(state_dir: str, model: str, app_names: str, embedder: str, no_report: bool) -> None:
+    """The main job: the bundled apps at work together on one kernel, offline."""
+    from llmagentos.apps.demo import APPS, run_demo
+    from llmagentos.memory.manager import MemoryConfig
 
     _check_demo_dir(Path(state_dir))
+    apps = tuple(a.strip() for a in app_names.split(",") if a.strip()) or APPS
     try:
-        summary = asyncio.run(run_demo(state_dir=state_dir, workers=agents, console=console))
+        result = asyncio.run(
+            run_demo(
+                state_dir,
+                model=model,
+                apps=apps,
+                console=console,
+                report=not no_report,
+                kernel_options={"memory": MemoryConfig(embedder=embedder)},
+            )
+        )
     except LLMAgentOSError as exc:
         raise click.ClickException(exc.message) from None
-    if summary["correct"] != agents:
-        raise click.ClickException(
-            f"only {summary['correct']} of {agents} worker answers were correct"
-        )
+    failed = [name for name, o in result.apps.items() if o["state"] != "done"]
+    if failed:
+        raise click.ClickException(f"apps that did not finish: {', '.join(failed)}")
 
 
 def _check_demo_dir(path: Path) -> None:
