@@ -11,9 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmagentos.errors import InvalidArgument
-from llmagentos.memory import MemoryConfig, MemoryManager, NumpyIndex, VectorIndex
-from llmagentos.memory.index import TrainableIndex
-from llmagentos.memory.ivf import IVFIndex
+from llmagentos.memory import (
+    IVFIndex,
+    MemoryConfig,
+    MemoryManager,
+    NumpyIndex,
+    TrainableIndex,
+    VectorIndex,
+)
 from llmagentos.storage.db import Database
 from llmagentos.storage.managers import MANAGER_SCHEMAS
 from llmagentos.storage.schema import CORE_SCHEMA
@@ -26,7 +31,8 @@ def clustered(seed: int, n: int, topics: int = 60, noise: float = 0.35) -> np.nd
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(topics, DIM))
     x = centres[rng.integers(0, topics, n)] + noise * rng.normal(size=(n, DIM))
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    unit: np.ndarray = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return unit
 
 
 def both(vecs: np.ndarray, **options: int) -> tuple[IVFIndex, NumpyIndex]:

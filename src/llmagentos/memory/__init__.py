@@ -1,7 +1,8 @@
 """Memory: long-term vector memory per namespace, and the per-process working set.
 
 * `MemoryManager` serves the `Remember` / `Recall` / `Forget` syscalls: SQLite is the
-  source of truth, an in-memory `VectorIndex` per namespace answers queries, an `Embedder`
+  source of truth, an in-memory `VectorIndex` per namespace answers queries (exact, or an
+  `IVFIndex` once the namespace is large), an `Embedder`
   turns text into vectors (the real MiniLM model with the `memory` extra, else a hashed
   lexical fallback).
 * `WorkingSet` is a process's short-term memory: held in RAM up to a byte budget, paged out
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
         real_embedder_available,
     )
     from llmagentos.memory.filters import compile_filter
-    from llmagentos.memory.index import NumpyIndex, VectorIndex
+    from llmagentos.memory.index import NumpyIndex, TrainableIndex, VectorIndex
+    from llmagentos.memory.ivf import IVFIndex
 
 # numpy-backed parts load on first use, so `import llmagentos` stays light.
 _LAZY = {
@@ -41,7 +43,9 @@ _LAZY = {
     "real_embedder_available": "embedders",
     "compile_filter": "filters",
     "NumpyIndex": "index",
+    "TrainableIndex": "index",
     "VectorIndex": "index",
+    "IVFIndex": "ivf",
 }
 
 
@@ -58,6 +62,7 @@ __all__ = [
     "DictPageStore",
     "Embedder",
     "HashEmbedder",
+    "IVFIndex",
     "MemoryConfig",
     "MemoryManager",
     "MiniLMEmbedder",
@@ -65,6 +70,7 @@ __all__ = [
     "PageStore",
     "PreparedMemories",
     "SQLitePageStore",
+    "TrainableIndex",
     "VectorIndex",
     "WorkingSet",
     "compile_filter",
