@@ -4,17 +4,22 @@ A filter is a dict from metadata key to either a plain JSON value (equality) or 
 operator dict: `$eq`, `$ne`, `$in`, `$nin`, `$gt`, `$gte`, `$lt`, `$lte`, `$exists`.
 All keys must match. Filters are checked when the call arrives, so a typo in an operator
 is an `InvalidArgument`, not a silently empty result.
+
+A compiled filter also lists its equality clauses (`Filter.equalities`: plain values, `$eq`
+and `$in` on hashable values), which a namespace's posting lists turn into a small set of
+candidates when the filter is selective (see `memory.spaces`).
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from llmagentos.errors import InvalidArgument
 
-__all__ = ["Predicate", "compile_filter"]
+__all__ = ["Filter", "Predicate", "compile_filter"]
 
 Predicate = Callable[[dict[str, Any] | None], bool]
 _MISSING = object()
@@ -65,16 +70,44 @@ def _clause(key: str, cond: Any) -> Callable[[Any], bool]:
     return ordered
 
 
-def compile_filter(where: dict[str, Any] | None) -> Predicate | None:
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """A compiled `where`: call it on a memory's metadata."""
+
+    clauses: tuple[tuple[str, Callable[[Any], bool]], ...]
+    # (key, values): the key must equal one of the values (Python ==, as the clause does)
+    equalities: tuple[tuple[str, tuple[Any, ...]], ...]
+
+    def __call__(self, meta: dict[str, Any] | None) -> bool:
+        meta = meta or {}
+        return all(test(meta.get(key, _MISSING)) for key, test in self.clauses)
+
+
+def _equality(cond: Any) -> tuple[Any, ...] | None:
+    """The values an equality-like clause accepts, if they are all hashable."""
+    if isinstance(cond, dict) and any(str(k).startswith("$") for k in cond):
+        ((op, arg),) = cond.items()  # one operator: `_clause` checked it
+        values = (arg,) if op == "$eq" else tuple(arg) if op == "$in" else None
+    else:
+        values = (cond,)
+    if values is None:
+        return None
+    try:
+        for value in values:
+            hash(value)
+    except TypeError:
+        return None
+    return values
+
+
+def compile_filter(where: dict[str, Any] | None) -> Filter | None:
     """A predicate over a memory's metadata, or None when there is nothing to filter."""
     if where is None or where == {}:
         return None
     if not isinstance(where, dict):
         raise InvalidArgument(f"`where` must be a dict, got {type(where).__name__}")
-    clauses = [(str(key), _clause(str(key), cond)) for key, cond in where.items()]
-
-    def predicate(meta: dict[str, Any] | None) -> bool:
-        meta = meta or {}
-        return all(test(meta.get(key, _MISSING)) for key, test in clauses)
-
-    return predicate
+    clauses = tuple((str(key), _clause(str(key), cond)) for key, cond in where.items())
+    equalities = tuple(
+        (str(key), values) for key, cond in where.items() if (values := _equality(cond)) is not None
+    )
+    return Filter(clauses, equalities)

@@ -12,7 +12,7 @@ off the event loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -22,7 +22,7 @@ from llmagentos.errors import InvalidArgument
 if TYPE_CHECKING:
     from llmagentos.memory.ivf import TrainingJob
 
-__all__ = ["NumpyIndex", "TrainableIndex", "VectorIndex"]
+__all__ = ["NumpyIndex", "SubsetIndex", "TrainableIndex", "VectorIndex"]
 
 Accept = Callable[[str], bool]
 
@@ -47,6 +47,16 @@ class VectorIndex(Protocol):
         self, query: np.ndarray, k: int, accept: Accept | None = None
     ) -> list[tuple[str, float]]:
         """The `k` best (id, cosine) pairs, best first; `accept` filters ids."""
+
+
+@runtime_checkable
+class SubsetIndex(VectorIndex, Protocol):
+    """An index that can score a given set of ids exactly (a selective filter's candidates)."""
+
+    def search_among(
+        self, query: np.ndarray, ids: Iterable[str], k: int, accept: Accept | None = None
+    ) -> list[tuple[str, float]]:
+        """The `k` best of `ids` (absent ones skipped) that `accept` passes, best first."""
 
 
 @runtime_checkable
@@ -147,6 +157,29 @@ class NumpyIndex:
             if want == n:
                 return found
             seen, want = len(order), min(n, want * 8)
+
+    def search_among(
+        self, query: np.ndarray, ids: Iterable[str], k: int, accept: Accept | None = None
+    ) -> list[tuple[str, float]]:
+        q = self._check(query, 1)[0]
+        rows = [r for i in ids if (r := self._rows.get(i)) is not None]
+        if not rows or k <= 0:
+            return []
+        scores = self._matrix[rows] @ q
+        return ranked(scores, [self._ids[r] for r in rows], k, accept)
+
+
+def ranked(
+    scores: np.ndarray, ids: Sequence[str], k: int, accept: Accept | None
+) -> list[tuple[str, float]]:
+    """The best `k` of (`ids`, `scores`) that `accept` passes, best first."""
+    out: list[tuple[str, float]] = []
+    for i in _top(scores, len(scores)).tolist():
+        if accept is None or accept(ids[i]):
+            out.append((ids[i], float(scores[i])))
+            if len(out) == k:
+                break
+    return out
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:

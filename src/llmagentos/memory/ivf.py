@@ -16,12 +16,13 @@ removals that arrived meanwhile (under the lock again). `train` does all three a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from llmagentos.errors import InvalidArgument
+from llmagentos.memory.index import ranked
 
 __all__ = ["IVFIndex", "TrainingJob"]
 
@@ -248,6 +249,18 @@ class IVFIndex:
                 break
         found.sort(key=lambda pair: -pair[0])
         return [(item_id, score) for score, item_id in found[:k]]
+
+    def search_among(
+        self, query: np.ndarray, ids: Iterable[str], k: int, accept: Accept | None = None
+    ) -> list[tuple[str, float]]:
+        """Exact scores of the given ids, wherever their lists are."""
+        q = self._check(query, 1)[0]
+        places = [(i, p) for i in ids if (p := self._where.get(i)) is not None]
+        if not places or k <= 0:
+            return []
+        lists = self._lists
+        vectors = np.stack([lists[t].matrix[row] for _, (t, row) in places])
+        return ranked(vectors @ q, [i for i, _ in places], k, accept)
 
 
 def _best(

@@ -35,6 +35,15 @@ __all__ = ["Space", "Spaces"]
 _INLINE_SEARCH_ROWS = 4096  # smaller searches run on the loop: microseconds
 Op = tuple[str, Any]  # ("add", (id, vector, metadata)) or ("remove", id)
 log = logging.getLogger("llmagentos.memory")
+_MISSING = object()
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 @dataclass
@@ -45,6 +54,8 @@ class Space:
     metadata: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)  # searches run in threads
     training: asyncio.Future[None] | None = None
+    # key -> value -> ids: built for a key the first time a filter tests it for equality
+    postings: dict[str, dict[Any, set[str]]] = field(default_factory=dict)
 
     def apply(self, op: Op) -> None:
         kind, arg = op
@@ -52,10 +63,57 @@ class Space:
             if kind == "add":
                 memory_id, vec, meta = arg
                 self.index.add([memory_id], vec.reshape(1, -1))
+                self._post(memory_id, self.metadata.get(memory_id), False)
                 self.metadata[memory_id] = meta
+                self._post(memory_id, meta, True)
             else:
                 self.index.remove([arg])
-                self.metadata.pop(arg, None)
+                self._post(arg, self.metadata.pop(arg, None), False)
+
+    def _post(self, memory_id: str, meta: dict[str, Any] | None, add: bool) -> None:
+        """Keep the posting lists current (only keys that have been filtered on)."""
+        if not meta or not self.postings:
+            return
+        for key, posting in self.postings.items():
+            value = meta.get(key, _MISSING)
+            if value is _MISSING or not _hashable(value):
+                continue
+            if add:
+                posting.setdefault(value, set()).add(memory_id)
+            elif (ids := posting.get(value)) is not None:
+                ids.discard(memory_id)
+                if not ids:
+                    del posting[value]
+
+    def _posting(self, key: str) -> dict[Any, set[str]]:
+        posting = self.postings.get(key)
+        if posting is None:  # one pass over the namespace, then kept current by `apply`
+            posting = self.postings[key] = {}
+            for memory_id, meta in self.metadata.items():
+                value = meta.get(key, _MISSING) if meta else _MISSING
+                if value is not _MISSING and _hashable(value):
+                    posting.setdefault(value, set()).add(memory_id)
+        return posting
+
+    def _among(self, where: Predicate | None) -> set[str] | None:
+        """The ids a selective filter's equality clauses leave (a superset of its matches),
+        or None when scanning the index is the better plan. Call under the lock."""
+        from llmagentos.memory.index import SubsetIndex
+
+        equalities = getattr(where, "equalities", ())
+        if not equalities or not isinstance(self.index, SubsetIndex):
+            return None
+        found: set[str] | None = None
+        for key, values in equalities:
+            posting = self._posting(key)
+            ids: set[str] = set()
+            for value in values:
+                ids |= posting.get(value, set())
+            found = ids if found is None else found & ids
+            if not found:
+                break
+        limit = max(_INLINE_SEARCH_ROWS, len(self.index) // 8)
+        return found if found is not None and len(found) <= limit else None
 
     def wants_training(self) -> bool:
         from llmagentos.memory.index import TrainableIndex
@@ -83,7 +141,11 @@ class Space:
     def _scan(self, where: Predicate | None) -> int:
         from llmagentos.memory.index import TrainableIndex
 
-        if where is None and isinstance(self.index, TrainableIndex):
+        if where is not None:
+            with self.lock:
+                among = self._among(where)
+            return len(among) if among is not None else len(self.index)
+        if isinstance(self.index, TrainableIndex):
             return self.index.expected_scan()
         return len(self.index)
 
@@ -96,8 +158,13 @@ class Space:
     def search_now(
         self, vec: np.ndarray, k: int, where: Predicate | None = None
     ) -> list[tuple[str, float]]:
-        """Search on the calling thread."""
+        """Search on the calling thread: a selective filter's candidates, else the index."""
+        from llmagentos.memory.index import SubsetIndex
+
         with self.lock:
+            among = self._among(where)
+            if among is not None and isinstance(self.index, SubsetIndex):
+                return self.index.search_among(vec, among, k, self._accept(where))
             return self.index.search(vec, k, self._accept(where))
 
     async def search(
