@@ -16,6 +16,7 @@ from llmagentos.memory import (
     MemoryConfig,
     MemoryManager,
     NumpyIndex,
+    ProjectedIndex,
     TrainableIndex,
     VectorIndex,
 )
@@ -185,7 +186,9 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 async def test_manager_trains_a_growing_namespace_off_the_loop(db: Database) -> None:
-    m = MemoryManager(db, MemoryConfig(embedder="hash", ann_min_rows=300, max_batch=2000))
+    m = MemoryManager(
+        db, MemoryConfig(embedder="hash", index="ivf", ann_min_rows=300, max_batch=2000)
+    )
     await m.space("notes")
     texts = [f"note {i} about topic {i % 17} and item {i % 5}" for i in range(700)]
     metas = [{"topic": i % 17} for i in range(700)]
@@ -206,9 +209,12 @@ async def test_manager_trains_a_growing_namespace_off_the_loop(db: Database) -> 
 async def test_a_big_namespace_is_trained_when_it_loads(db: Database) -> None:
     writer = MemoryManager(db, MemoryConfig(embedder="hash", max_batch=2000))
     await writer.store("big", [f"fact number {i}" for i in range(600)])  # not indexed yet
-    reader = MemoryManager(db, MemoryConfig(embedder="hash", ann_min_rows=500))
+    reader = MemoryManager(db, MemoryConfig(embedder="hash", index="ivf", ann_min_rows=500))
     index = (await reader.space("big")).index
     assert isinstance(index, IVFIndex) and index.trained
+    default = MemoryManager(db, MemoryConfig(embedder="hash", ann_min_rows=500))
+    projected = (await default.space("big")).index
+    assert isinstance(projected, ProjectedIndex) and projected.trained
     exact = MemoryManager(db, MemoryConfig(embedder="hash", index="exact"))
     assert isinstance((await exact.space("big")).index, NumpyIndex)
 

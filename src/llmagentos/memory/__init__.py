@@ -1,8 +1,8 @@
 """Memory: long-term vector memory per namespace, and the per-process working set.
 
 * `MemoryManager` serves the `Remember` / `Recall` / `Forget` syscalls: SQLite is the
-  source of truth, an in-memory `VectorIndex` per namespace answers queries (exact, or an
-  `IVFIndex` once the namespace is large), an `Embedder`
+  source of truth, an in-memory `VectorIndex` per namespace answers queries (exact, or a
+  `ProjectedIndex` once the namespace is large), an `Embedder`
   turns text into vectors (the real MiniLM model with the `memory` extra, else a hashed
   lexical fallback).
 * `WorkingSet` is a process's short-term memory: held in RAM up to a byte budget, paged out
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from llmagentos.memory.filters import compile_filter
     from llmagentos.memory.index import NumpyIndex, TrainableIndex, VectorIndex
     from llmagentos.memory.ivf import IVFIndex
+    from llmagentos.memory.projected import ProjectedIndex
 
 # numpy-backed parts load on first use, so `import llmagentos` stays light.
 _LAZY = {
@@ -46,6 +47,7 @@ _LAZY = {
     "TrainableIndex": "index",
     "VectorIndex": "index",
     "IVFIndex": "ivf",
+    "ProjectedIndex": "projected",
 }
 
 
@@ -69,6 +71,7 @@ __all__ = [
     "NumpyIndex",
     "PageStore",
     "PreparedMemories",
+    "ProjectedIndex",
     "SQLitePageStore",
     "TrainableIndex",
     "VectorIndex",

@@ -5,24 +5,21 @@ ids nearest a query. `NumpyIndex` is exact brute-force cosine search over a floa
 (a matrix product and an `argpartition`); at 100k x 384 it answers in milliseconds, which
 is the scale one agent namespace reaches. FAISS, LanceDB or sqlite-vec would plug in here
 for more (this Python's `sqlite3` cannot load extensions, so sqlite-vec needs a build with
-`enable_load_extension`). `IVFIndex` (in `memory.ivf`) is the approximate index large
-namespaces get by default; it is a `TrainableIndex`, which the namespace's `Space` trains
-off the event loop.
+`enable_load_extension`). `ProjectedIndex` (`memory.projected`, what large namespaces get
+by default) and `IVFIndex` (`memory.ivf`) are approximate; both are `TrainableIndex`es,
+which the namespace's `Space` trains off the event loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from llmagentos.errors import InvalidArgument
 
-if TYPE_CHECKING:
-    from llmagentos.memory.ivf import TrainingJob
-
-__all__ = ["NumpyIndex", "SubsetIndex", "TrainableIndex", "VectorIndex"]
+__all__ = ["NumpyIndex", "SubsetIndex", "TrainableIndex", "TrainingJob", "VectorIndex"]
 
 Accept = Callable[[str], bool]
 
@@ -59,6 +56,12 @@ class SubsetIndex(VectorIndex, Protocol):
         """The `k` best of `ids` (absent ones skipped) that `accept` passes, best first."""
 
 
+class TrainingJob(Protocol):
+    """The part of a training that needs no lock."""
+
+    def run(self) -> Any: ...
+
+
 @runtime_checkable
 class TrainableIndex(VectorIndex, Protocol):
     """An index that needs training as it grows, in three steps so the middle runs unlocked."""
@@ -68,7 +71,7 @@ class TrainableIndex(VectorIndex, Protocol):
     def begin_training(self) -> TrainingJob:
         """Snapshot what to train on (under the caller's lock)."""
 
-    def finish_training(self, job: TrainingJob) -> None:
+    def finish_training(self, job: Any) -> None:
         """Install a job that has run (under the caller's lock)."""
 
     def abort_training(self) -> None: ...

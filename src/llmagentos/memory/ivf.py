@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -199,9 +200,9 @@ class IVFIndex:
             return n
         return self.nlist + math.ceil(n * self.nprobe / self.nlist)
 
-    def finish_training(self, job: TrainingJob) -> None:
+    def finish_training(self, job: Any) -> None:
         """Install the trained lists, then replay what changed since `begin_training`."""
-        if job.centroids is None or job.assignment is None:
+        if not isinstance(job, TrainingJob) or job.centroids is None or job.assignment is None:
             raise InvalidArgument("finish_training needs a job that has run")
         log, self._log = self._log or [], None
         lists = [_List(np.zeros((0, self.dim), dtype=np.float32)) for _ in job.centroids]

@@ -58,8 +58,10 @@ class MemoryConfig:
     max_batch: int = 1_000
     min_score: float | None = None  # None: the embedder's own noise floor
     working_set_bytes: int = 1 << 20  # per process, see `ProcessContext.working_set`
-    index: str = "auto"  # "auto": exact below `ann_min_rows` memories, IVF above; "exact"
-    ann_min_rows: int = 20_000  # a namespace this big gets an approximate (IVF) index
+    # "auto": exact below `ann_min_rows` memories, `ProjectedIndex` above; "ivf": exact
+    # below, `IVFIndex` above; "exact": always exact
+    index: str = "auto"
+    ann_min_rows: int = 20_000
     ann_nprobe: int | None = None  # lists an IVF search reads (None: nlist / 8, at least 8)
 
 
@@ -89,8 +91,10 @@ class MemoryManager:
         self.config = config or MemoryConfig()
         self._embedder: Embedder | None = None
         self.stats: dict[str, int] = {"repaired": 0, "loaded": 0, "trained": 0}
-        if self.config.index not in ("auto", "exact"):
-            raise InvalidArgument(f"memory index must be 'auto' or 'exact': {self.config.index!r}")
+        if self.config.index not in ("auto", "ivf", "exact"):
+            raise InvalidArgument(
+                f"memory index must be 'auto', 'ivf' or 'exact': {self.config.index!r}"
+            )
         if self.config.ann_min_rows < 0:
             raise InvalidArgument(f"ann_min_rows must be >= 0: {self.config.ann_min_rows}")
         self.spaces = Spaces(db, lambda: self.embedder, self.stats, self._make_index)
@@ -103,9 +107,13 @@ class MemoryManager:
             from llmagentos.memory.index import NumpyIndex
 
             return NumpyIndex(dim, capacity=max(256, rows))
-        from llmagentos.memory.ivf import IVFIndex
+        if self.config.index == "ivf":
+            from llmagentos.memory.ivf import IVFIndex
 
-        return IVFIndex(dim, min_train=self.config.ann_min_rows, nprobe=self.config.ann_nprobe)
+            return IVFIndex(dim, min_train=self.config.ann_min_rows, nprobe=self.config.ann_nprobe)
+        from llmagentos.memory.projected import ProjectedIndex
+
+        return ProjectedIndex(dim, min_train=self.config.ann_min_rows, capacity=max(256, rows))
 
     @property
     def embedder(self) -> Embedder:
