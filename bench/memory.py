@@ -6,11 +6,12 @@ dependency-free fallback (hashed words and character n-grams), side by side:
 (a) quality: the retrieval set of `bench/memory_data.py` (facts an agent keeps about its
     user and its work, each asked about in other words) stored among generated
     distractors; recall@1 and recall@5 of `MemoryManager.recall`, with the exact index
-    and with the IVF index forced on (see `INDEXES`).
+    and with the approximate indexes forced on (see `INDEXES`).
 (b) latency: `MemoryManager.recall` on a namespace of 10k and 100k memories (vectors
     random, texts synthetic: search cost does not depend on what the vectors mean), with
-    the exact index and with the IVF index (which a namespace gets by default from
-    `MemoryConfig.ann_min_rows` = 20k memories on; forced at 10k here for comparison).
+    the exact index, the projected index (what a namespace gets by default from
+    `MemoryConfig.ann_min_rows` = 20k memories on; forced at 10k here for comparison) and
+    the IVF index.
     "search" is a recall whose query embedding is already cached (index search, filter,
     SQLite fetch of the texts); "embed" is embedding one query; "end to end" both.
 (c) conversation: a 200-turn chat through the kernel on a 512-token window with a model
@@ -20,8 +21,9 @@ dependency-free fallback (hashed words and character n-grams), side by side:
     the double receives is checked against the window.
 
 Prints a table and writes JSON (`--json PATH`): top-level `recall_at_1`, `recall_at_5`,
-`p50_ms_100k`, `p99_ms_100k` (search with the default index, IVF at that size; the
-exact figures as `p50_ms_100k_exact`...), `recall_at_1_ivf`, `recall_at_5_ivf`,
+`p50_ms_100k`, `p99_ms_100k` (search with the default index, projected at that size; the
+others as `p50_ms_100k_exact`, `p50_ms_100k_ivf`...), `recall_at_1_projected`,
+`recall_at_5_projected`, `recall_at_1_ivf`, `recall_at_5_ivf`,
 `long_conversation_fact_rate`
 (real embedder, default strategy), `overflowing_requests`, and `results[embedder][...]`.
 `--quick` uses fewer distractors, 10k memories only and a shorter conversation.
@@ -49,6 +51,7 @@ from llmagentos.kernel.handlers import estimate_tokens
 from llmagentos.llm.types import LLMRequest, Message
 from llmagentos.memory import MemoryConfig, MemoryManager, make_embedder, real_embedder_available
 from llmagentos.memory.ivf import IVFIndex
+from llmagentos.memory.projected import ProjectedIndex
 from llmagentos.memory.store import MemoryRow, write_memories
 from llmagentos.storage.db import Database
 from llmagentos.storage.managers import MANAGER_SCHEMAS
@@ -72,16 +75,18 @@ def open_db(root: Path, name: str) -> Database:
 # -- (a) quality ---------------------------------------------------------------------------
 
 
-# Index variants, run side by side: exact brute force; the IVF index as large namespaces
-# get it (forced here: these sets are below the default `ann_min_rows`); and IVF reading
-# an eighth of its lists (the fraction it reads by default at 100k; on the 1k quality set
-# the default of at least 8 lists reads a quarter) and a sixteenth.
+# Index variants, run side by side: exact brute force; the projected index large namespaces
+# get by default (PCA scan, exact re-rank of the best 1/64, at least 32); the IVF index
+# (`index="ivf"`: a quarter of its lists on the 1k quality set, an eighth at 100k) and IVF
+# reading an eighth of its lists. The approximate ones are forced on here: these sets are
+# below the default `ann_min_rows`.
 INDEXES: dict[str, dict[str, Any]] = {
     "exact": {"index": "exact"},
-    "ivf": {"index": "auto", "ann_min_rows": 256},
-    "ivf-1/8": {"index": "auto", "ann_min_rows": 256, "ann_nprobe": 4},
-    "ivf-1/16": {"index": "auto", "ann_min_rows": 256, "ann_nprobe": 2},
+    "projected": {"index": "auto", "ann_min_rows": 256},
+    "ivf": {"index": "ivf", "ann_min_rows": 256},
+    "ivf-1/8": {"index": "ivf", "ann_min_rows": 256, "ann_nprobe": 4},
 }
+LATENCY_INDEXES = ("exact", "projected", "ivf")
 
 
 async def quality(
@@ -114,6 +119,8 @@ async def quality(
 def describe(index: Any) -> str:
     if isinstance(index, IVFIndex) and index.trained:
         return f"ivf nlist={index.nlist} nprobe={index.nprobe} scan~{index.expected_scan()}"
+    if isinstance(index, ProjectedIndex) and index.trained:
+        return f"projected d={index.components} candidates={index.candidates(5)}"
     return f"exact ({type(index).__name__})"
 
 
@@ -136,7 +143,7 @@ async def latency(root: Path, spec: str, size: int, queries: int) -> dict[str, A
         db.write_sync(lambda c, rows=rows: write_memories(c, "big", rows, emb.name))
     words = distractors(2 * queries, seed=size)
     out = {}
-    for variant in ("exact", "ivf"):
+    for variant in LATENCY_INDEXES:
         m = MemoryManager(db, MemoryConfig(embedder=emb, **INDEXES[variant]))  # one model load
         out[variant] = await latency_of(m, words[:queries], words[queries:])
     db.close()
@@ -285,6 +292,8 @@ async def run(quick: bool) -> dict[str, Any]:
         "embedder": head["embedder"],
         "recall_at_1": head["quality"]["exact"]["recall_at_1"],
         "recall_at_5": head["quality"]["exact"]["recall_at_5"],
+        "recall_at_1_projected": head["quality"]["projected"]["recall_at_1"],
+        "recall_at_5_projected": head["quality"]["projected"]["recall_at_5"],
         "recall_at_1_ivf": head["quality"]["ivf"]["recall_at_1"],
         "recall_at_5_ivf": head["quality"]["ivf"]["recall_at_5"],
         "long_conversation_fact_rate": head["conversation"]["summarize+recall"]["fact_rate"],
@@ -298,8 +307,8 @@ async def run(quick: bool) -> dict[str, Any]:
     for n in sizes:
         label = f"{n // 1000}k"
         # the headline is the index a namespace of that size gets by default
-        default = "ivf" if n >= MemoryConfig().ann_min_rows else "exact"
-        for variant in ("exact", "ivf"):
+        default = "projected" if n >= MemoryConfig().ann_min_rows else "exact"
+        for variant in LATENCY_INDEXES:
             lat = head["latency"][str(n)][variant]
             suffix = "" if variant == default else f"_{variant}"
             out[f"p50_ms_{label}{suffix}"] = lat["search_p50_ms"]
@@ -322,7 +331,7 @@ def table(out: dict[str, Any]) -> Table:
         row(f"recall@5 ({v})", lambda r, v=v: r["quality"][v]["recall_at_5"])
     for n in out["results"][specs[0]]["latency"]:
         label = f"{int(n) // 1000}k"
-        for v in ("exact", "ivf"):
+        for v in LATENCY_INDEXES:
 
             def lat(r: Any, key: str, n: str = n, v: str = v) -> float:
                 return float(r["latency"][n][v][key])
