@@ -5,7 +5,7 @@ missing, damaged or made by another embedder are embedded again and written back
 kept current by the write path. Commits that land while an index loads are queued and
 applied after the load, in order; upserts and removals by id make that exact.
 
-Which index a namespace gets comes from `make_index`: by default an `IVFIndex`, exact
+Which index a namespace gets comes from `make_index`: by default a `ProjectedIndex`, exact
 until the namespace passes `MemoryConfig.ann_min_rows`. An index that wants (re)training
 is trained in a worker thread after a write; searches and writes go on meanwhile (the
 index logs them and replays them onto the new lists).
