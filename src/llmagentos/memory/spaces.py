@@ -8,7 +8,7 @@ applied after the load, in order; upserts and removals by id make that exact.
 Which index a namespace gets comes from `make_index`: by default a `ProjectedIndex`, exact
 until the namespace passes `MemoryConfig.ann_min_rows`. An index that wants (re)training
 is trained in a worker thread after a write; searches and writes go on meanwhile (the
-index logs them and replays them onto the new lists).
+index takes the writes into account when it installs the training).
 """
 
 from __future__ import annotations
