@@ -102,7 +102,7 @@ def test_a_stop_prefix_at_the_end_is_released_when_generation_ends() -> None:
 # -- engine policy ------------------------------------------------------------------------
 
 
-def test_agent_las_ranks_by_service_plus_demand() -> None:
+def test_agent_las_ranks_by_service_level_then_demand() -> None:
     from llmagentos.kernel.scheduler import QueuedCall
     from llmagentos.llm.local.policy import AgentLAS, engine_policy
 
@@ -127,7 +127,20 @@ def test_agent_las_ranks_by_service_plus_demand() -> None:
     assert key(again) > key(light2)
     newcomer = call(5, "new", 16, 4.0)
     las.on_enqueue(newcomer)  # starts at the least active service (0 here), not below it
-    assert key(newcomer)[0] == 16
+    assert key(newcomer)[0] == 0 and key(newcomer) > key(light2)
+    # Within a level an agent that has started goes on: l's next call, after 16 tokens of
+    # service, still ranks before the newcomer's first; 64 tokens later it is a level down.
+    las.on_dispatch(light)
+    las.on_complete(light, 16)
+    second = call(6, "l", 16, 5.0)
+    las.on_enqueue(second)
+    assert key(second) < key(newcomer)
+    las.on_dispatch(second)
+    las.on_complete(second, 64)
+    third = call(7, "l", 16, 6.0)
+    las.on_enqueue(third)
+    assert key(third)[0] == 1 and key(third) > key(newcomer)
+    assert [las.level(s) for s in (0, 63, 64, 127, 128, 256)] == [0, 0, 1, 1, 2, 3]
     assert engine_policy("las")[1] and not engine_policy("las-program")[1]
     with pytest.raises(ValueError, match="unknown engine policy"):
         engine_policy("coinflip")
