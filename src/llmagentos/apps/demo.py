@@ -199,7 +199,15 @@ def choose_demo_models(
     notes: list[str] = []
     if spec != OFFLINE:
         try:
-            return spec, {spec: create_backend(spec)}, {a.manifest.name: None for a in apps}, notes
+            backend = create_backend(spec)
+            if spec.startswith("builtin:"):
+                notes.append(
+                    f"{spec} is a small demo model trained offline by this project: it follows"
+                    " the apps' formats but often gets names, numbers and facts wrong (see"
+                    " docs/builtin_model.md); `--model offline` shows the apps on rule-based"
+                    " doubles, `--model hf:PATH` or `--model openai:NAME` on a real model"
+                )
+            return spec, {spec: backend}, {a.manifest.name: None for a in apps}, notes
         except (LLMAgentOSError, ImportError) as exc:
             why = exc.message if isinstance(exc, LLMAgentOSError) else str(exc)
             notes.append(
