@@ -421,6 +421,11 @@ def jain(xs: list[float]) -> float:
     return sum(xs) ** 2 / (len(xs) * sum(x * x for x in xs)) if xs and any(xs) else float("nan")
 
 
+def _mean_of(run: Run, progs: list[Program], *, heavy: bool) -> float | None:
+    done = [run.completion[p.name] for p in progs if p.name.startswith("heavy-") == heavy]
+    return round(statistics.fmean(done), 3) if done else None
+
+
 def summarise(run: Run, progs: list[Program]) -> dict[str, Any]:
     done = [run.completion[p.name] for p in progs]
     rates = [run.tokens[p.name] / run.completion[p.name] for p in progs]
@@ -431,6 +436,9 @@ def summarise(run: Run, progs: list[Program]) -> dict[str, Any]:
         "p99_call_latency_s": round(pct(run.latencies, 0.99), 3),
         "mean_completion_s": round(statistics.fmean(done), 3),
         "p99_completion_s": round(pct(done, 0.99), 3),
+        # W2's two kinds apart (W1 has one kind: both equal the mean there)
+        "mean_completion_light_s": _mean_of(run, progs, heavy=False),
+        "mean_completion_heavy_s": _mean_of(run, progs, heavy=True),
         "prefix_hit_rate": None if run.hit_rate is None else round(run.hit_rate, 3),
         "jain_fairness": round(jain(rates), 4),
         "calls": len(run.latencies),
