@@ -96,14 +96,7 @@ class NumpyIndex:
         return item_id in self._rows
 
     def _check(self, vectors: np.ndarray, count: int) -> np.ndarray:
-        vecs = np.asarray(vectors, dtype=np.float32)
-        if vecs.ndim == 1:
-            vecs = vecs.reshape(1, -1)
-        if vecs.shape != (count, self.dim):
-            raise InvalidArgument(
-                f"expected {count} vectors of {self.dim} components, got shape {vecs.shape}"
-            )
-        return vecs
+        return check_vectors(vectors, count, self.dim)
 
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         vecs = self._check(vectors, len(ids))
@@ -144,13 +137,13 @@ class NumpyIndex:
             return []
         scores = self._matrix[:n] @ q
         if accept is None:
-            return [(self._ids[i], float(scores[i])) for i in _top(scores, k)]
+            return [(self._ids[i], float(scores[i])) for i in top_k(scores, k)]
         # With a filter, look at ever larger sets of top candidates until k pass it.
         found: list[tuple[str, float]] = []
         want = min(n, max(4 * k, 32))
         seen = 0
         while True:
-            order = _top(scores, want)
+            order = top_k(scores, want)
             for i in order[seen:]:
                 item_id = self._ids[i]
                 if accept(item_id):
@@ -177,7 +170,7 @@ def ranked(
 ) -> list[tuple[str, float]]:
     """The best `k` of (`ids`, `scores`) that `accept` passes, best first."""
     out: list[tuple[str, float]] = []
-    for i in _top(scores, len(scores)).tolist():
+    for i in top_k(scores, len(scores)).tolist():
         if accept is None or accept(ids[i]):
             out.append((ids[i], float(scores[i])))
             if len(out) == k:
@@ -185,7 +178,19 @@ def ranked(
     return out
 
 
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
+def check_vectors(vectors: np.ndarray, count: int, dim: int) -> np.ndarray:
+    """`vectors` as a float32 (count, dim) array (one vector may come flat), or InvalidArgument."""
+    vecs = np.asarray(vectors, dtype=np.float32)
+    if vecs.ndim == 1:
+        vecs = vecs.reshape(1, -1)
+    if vecs.shape != (count, dim):
+        raise InvalidArgument(
+            f"expected {count} vectors of {dim} components, got shape {vecs.shape}"
+        )
+    return vecs
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the `k` largest scores, largest first (ties: lower index first)."""
     n = len(scores)
     if k >= n:

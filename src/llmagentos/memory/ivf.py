@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from llmagentos.errors import InvalidArgument
-from llmagentos.memory.index import ranked
+from llmagentos.memory.index import check_vectors, ranked, top_k
 
 __all__ = ["IVFIndex", "TrainingJob"]
 
@@ -128,14 +128,7 @@ class IVFIndex:
     # -- writes ---------------------------------------------------------------------------
 
     def _check(self, vectors: np.ndarray, count: int) -> np.ndarray:
-        vecs = np.asarray(vectors, dtype=np.float32)
-        if vecs.ndim == 1:
-            vecs = vecs.reshape(1, -1)
-        if vecs.shape != (count, self.dim):
-            raise InvalidArgument(
-                f"expected {count} vectors of {self.dim} components, got shape {vecs.shape}"
-            )
-        return vecs
+        return check_vectors(vectors, count, self.dim)
 
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         vecs = self._check(vectors, len(ids))
@@ -277,7 +270,7 @@ def _best(
     out: list[tuple[float, str]] = []
     want, seen = (k if accept is None else max(4 * k, 32)), 0
     while True:
-        order = _top(scores, min(n, want))
+        order = top_k(scores, min(n, want))
         for i in order[seen:].tolist():
             if accept is None or accept(ids[i]):
                 out.append((float(scores[i]), ids[i]))
@@ -286,14 +279,6 @@ def _best(
         if len(order) == n:
             return out
         seen, want = len(order), want * 8
-
-
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the `k` largest scores, largest first (ties: lower index first)."""
-    if k >= len(scores):
-        return np.argsort(-scores, kind="stable")
-    part = np.argpartition(-scores, k - 1)[:k]
-    return part[np.lexsort((part, -scores[part]))]
 
 
 def _assign(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:

@@ -71,13 +71,10 @@ class StreamOptions(_In):
     include_usage: bool = False
 
 
-class ChatCompletionRequest(_In):
-    """The body of `POST /v1/chat/completions`."""
+class _Generation(_In):
+    """What both completion APIs take: the model, sampling, stop strings, streaming."""
 
     model: Annotated[str, Field(max_length=200, description="A model name from /v1/models")]
-    messages: Annotated[list[ChatMessageIn], Field(min_length=1, max_length=10_000)]
-    max_tokens: Annotated[int, Field(ge=1, le=1_000_000), Integral] | None = None
-    max_completion_tokens: Annotated[int, Field(ge=1, le=1_000_000), Integral] | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     stop: (
@@ -88,10 +85,6 @@ class ChatCompletionRequest(_In):
     seed: Annotated[int, Field(ge=-(2**63), le=2**63 - 1), Integral] | None = None
     stream: bool | None = None
     stream_options: StreamOptions | None = None
-    tools: Annotated[list[ToolIn], Field(max_length=128)] | None = None
-    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
-    logprobs: bool | None = None
-    top_logprobs: Annotated[int, Field(ge=0, le=20), Integral] | None = None
     n: Annotated[int, Field(ge=1, le=1, description="Only one choice"), Integral] | None = None
     user: Annotated[str, Field(max_length=200)] | None = None
 
@@ -100,44 +93,37 @@ class ChatCompletionRequest(_In):
             return ()
         stops = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
         return tuple(s for s in stops if s)
+
+
+class ChatCompletionRequest(_Generation):
+    """The body of `POST /v1/chat/completions`."""
+
+    messages: Annotated[list[ChatMessageIn], Field(min_length=1, max_length=10_000)]
+    max_tokens: Annotated[int, Field(ge=1, le=1_000_000), Integral] | None = None
+    max_completion_tokens: Annotated[int, Field(ge=1, le=1_000_000), Integral] | None = None
+    tools: Annotated[list[ToolIn], Field(max_length=128)] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    logprobs: bool | None = None
+    top_logprobs: Annotated[int, Field(ge=0, le=20), Integral] | None = None
 
 
 _Prompt = Annotated[str, Field(max_length=4_000_000)]
 
 
-class CompletionRequest(_In):
+class CompletionRequest(_Generation):
     """The body of `POST /v1/completions` (the legacy API: a prompt in, its continuation
     out). One prompt only; `logprobs` is the legacy count (the chosen tokens' logprobs are
     returned, without alternatives); `suffix` and `best_of` > 1 are not supported."""
 
-    model: Annotated[str, Field(max_length=200, description="A model name from /v1/models")]
     prompt: _Prompt | Annotated[list[_Prompt], Field(min_length=1, max_length=1)]
     max_tokens: Annotated[int, Field(ge=1, le=1_000_000), Integral] = 16  # OpenAI's default
-    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
-    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
-    stop: (
-        Annotated[str, Field(max_length=1000)]
-        | Annotated[list[Annotated[str, Field(max_length=1000)]], Field(max_length=16)]
-        | None
-    ) = None
-    seed: Annotated[int, Field(ge=-(2**63), le=2**63 - 1), Integral] | None = None
-    stream: bool | None = None
-    stream_options: StreamOptions | None = None
     logprobs: Annotated[int, Field(ge=0, le=5), Integral] | None = None
     echo: bool | None = None
     suffix: Annotated[str, Field(max_length=0, description="Not supported")] | None = None
-    n: Annotated[int, Field(ge=1, le=1, description="Only one choice"), Integral] | None = None
     best_of: Annotated[int, Field(ge=1, le=1, description="Only one"), Integral] | None = None
-    user: Annotated[str, Field(max_length=200)] | None = None
 
     def prompt_text(self) -> str:
         return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
-
-    def stop_list(self) -> tuple[str, ...]:
-        if self.stop is None:
-            return ()
-        stops = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
-        return tuple(s for s in stops if s)
 
 
 # -- responses ------------------------------------------------------------------------
