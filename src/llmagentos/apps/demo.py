@@ -23,6 +23,7 @@ rule-based stand-in that is not a language model; the summary says so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import time
@@ -286,7 +287,9 @@ async def run_demo(
     ]
     latency = _Latency()
     started = time.perf_counter()
-    with _all_importable(prepared):
+    with contextlib.ExitStack() as imports:
+        for app in prepared:
+            imports.enter_context(importable(app.code_root))
         async with kernel:
             kernel.observe(latency)
             stop = asyncio.Event()
@@ -317,21 +320,6 @@ async def run_demo(
     if console is not None:
         print_summary(console, result, state)
     return result
-
-
-class _all_importable:
-    """Keep every app's code root importable for the run (installed apps' own code)."""
-
-    def __init__(self, apps: list[PreparedApp]) -> None:
-        self.managers = [importable(a.code_root) for a in apps]
-
-    def __enter__(self) -> None:
-        for m in self.managers:
-            m.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        for m in reversed(self.managers):
-            m.__exit__(None, None, None)
 
 
 def _report_apps(result: DemoResult) -> list[tuple[str, str, str]]:
