@@ -67,8 +67,8 @@ def matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     """
     if any(_is_star_only(p) for p in patterns):
         return lambda _target: True
-    literals = frozenset(p for p in patterns if not _has_magic(p))
-    globs = [p for p in patterns if _has_magic(p)]
+    literals = frozenset(p for p in patterns if not has_magic(p))
+    globs = [p for p in patterns if has_magic(p)]
     if not globs:
         return literals.__contains__
     regex = re.compile("|".join(fnmatch.translate(p) for p in globs))
@@ -121,7 +121,8 @@ _STAR: Final = "*"
 _ANY: Final = "?"
 
 
-def _has_magic(pattern: str) -> bool:
+def has_magic(pattern: str) -> bool:
+    """Whether `pattern` is a glob rather than a literal name."""
     return any(c in pattern for c in "*?[")
 
 
@@ -187,7 +188,7 @@ def covers(parent: str, child: str) -> bool:
     """Whether the glob `parent` matches every string the glob `child` can match (sound)."""
     if parent == child or _is_star_only(parent):
         return True
-    if not _has_magic(child):
+    if not has_magic(child):
         return fnmatch.fnmatchcase(child, parent)
     p, c = _tokens(parent), _tokens(child)
     # ok[i][j]: parent tokens p[i:] cover child tokens c[j:]

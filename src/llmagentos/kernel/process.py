@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmagentos.access.capabilities import has_magic
 from llmagentos.access.controller import Subject
 from llmagentos.errors import InvalidState
 from llmagentos.kernel.syscalls import Capabilities
@@ -137,7 +138,7 @@ class Process:
         # Only a real allow-list of models needs the default model resolved before checks.
         self.models_restricted = caps.models is not None and "*" not in caps.models
         only = caps.models[0] if caps.models is not None and len(caps.models) == 1 else None
-        self.sole_model: str | None = None if only is None or _is_glob(only) else only
+        self.sole_model: str | None = None if only is None or has_magic(only) else only
         # Budgets need a check on every call; most processes have none (hot path).
         self.budgeted = any(
             v is not None
@@ -231,7 +232,3 @@ class Process:
             result=self.result,
             restarts=self.restarts,
         )
-
-
-def _is_glob(pattern: str) -> bool:
-    return any(c in pattern for c in "*?[")
