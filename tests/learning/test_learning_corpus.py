@@ -96,3 +96,52 @@ def test_labelled_texts_cover_every_label() -> None:
         "greeting",
     }
     assert rows == corpus.labelled_texts(0, 300, "train", "intent")
+
+
+def test_the_first_mixture_is_unchanged_by_the_second() -> None:
+    # The shipped model's first stages were trained on v1: adding v2 must not move it.
+    v1 = corpus.generate(400, seed=0)
+    assert not {e.task for e in v1} & (set(corpus.TASKS_V2) - set(corpus.TASKS))
+    assert [e.to_json() for e in v1] == [
+        e.to_json() for e in corpus.generate(400, 0, "train", "v1")
+    ]
+    v2 = corpus.generate(1500, seed=0, mixture="v2")
+    assert {"desk_react", "recommend", "translate", "echo_long"} <= {e.task for e in v2}
+
+
+def test_second_mixture_keeps_eval_prompts_and_held_out_names_out() -> None:
+    import random
+
+    train = corpus.generate(8000, seed=0, mixture="v2")
+    held = corpus.eval_set(seed=0, per_task=30)
+    assert {"desk_react", "recommend", "translate"} <= {e.task for e in held}
+    assert not {"echo", "echo_long"} & {e.task for e in held}
+    assert not corpus.user_prompts(held) & corpus.user_prompts(train)
+    text = " ".join(m["content"] for e in train for m in e.messages)
+    rng = random.Random(1)
+    for names in (pools.PLACES, pools.PEOPLE, pools.COMPANIES):
+        assert not [n for n in names.pick_n(rng, "eval", 50) if n in text]
+    held_fr = {e.targets[0].fact for e in held if e.task == "translate"}
+    train_fr = {e.targets[0].fact for e in train if e.task == "translate"}
+    assert held_fr and not held_fr & train_fr  # whole held-out sentences never trained
+
+
+def test_second_mixture_turns_parse_and_name_their_targets() -> None:
+    for example in corpus.generate(1500, seed=4, mixture="v2"):
+        for prompt, message, target in example.turns():
+            parsed = parse_model_output(message["content"])
+            if target.tool is not None:
+                assert [c.name for c in parsed.tool_calls] == [target.tool]
+                assert json.loads(parsed.tool_calls[0].arguments) == target.arguments
+            elif target.kind == "answer" and target.fact:
+                answer = parsed.answer if target.react else message["content"]
+                assert answer is not None and target.fact.lower() in answer.lower()
+            elif target.kind == "picks":
+                ids = [line.partition(":")[0] for line in message["content"].splitlines()]
+                assert ids == (target.fact or "").split("\n")
+                assert all(f"- {i} | " in prompt[-1]["content"] for i in ids)
+            elif target.kind == "translation":
+                assert message["content"] == target.fact
+        if example.task == "desk_react":
+            assert example.messages[1]["content"].startswith("Context: Q: ")
+            assert "\nQuestion: " in example.messages[1]["content"]

@@ -81,6 +81,19 @@ def test_run_eval_with_a_perfect_model_scores_everything_one() -> None:
         "maze_move_accuracy",
         "summary_lead_rate",
         "desk_reply_accuracy",
+        "translation_exact_rate",
+        "recommend_picks_accuracy",
     ):
         assert figures[metric] == 1.0, metric
     assert summarize([])["turns"] == 0
+
+
+def test_translations_must_match_and_picks_must_be_the_right_set() -> None:
+    tr = Target("translation", False, fact="J'aime cette lampe.")
+    assert score("translate", tr, (), "j'aime cette lampe").checks["translation"]
+    assert not score("translate", tr, (), "J'aime ce lampe.").checks["translation"]
+    picks = Target("picks", False, fact="dune\nhyperion")
+    good = "hyperion: science fiction like Dune.\ndune: the same."
+    assert score("recommend", picks, (), good).checks["picks"]
+    assert not score("recommend", picks, (), "dune: yes.").checks["picks"]
+    assert not score("recommend", picks, (), "dune: a\nhyperion: b\ncosmos: c").checks["picks"]

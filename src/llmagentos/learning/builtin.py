@@ -1,7 +1,11 @@
 """The recipe of `builtin:tiny`: generated corpus → BPE tokenizer → causal pretraining →
 instruction tuning → held-out evaluation.
 
-`train_builtin()` is what `llmagentos model train builtin` runs. Every stage checkpoints
+Instruction tuning runs in two stages: the first on the general mixture (`v1`: every task's
+format), the second, `refine`, on a larger draw of the `v2` mixture — the same tasks plus
+the bundled apps' own prompts (desk, recommender, translator) and a longer copy drill —
+starting from the first's weights. `train_builtin()` is what `llmagentos model train
+builtin` runs. Every stage checkpoints
 under the models directory's `.runs/<name>/`, so an interrupted run picks up where it
 stopped; the same recipe and seed give the same model.
 """
@@ -54,6 +58,19 @@ class BuiltinRecipe:
             checkpoint_every=100,
         )
     )
+    refine_examples: int = 48_000
+    refine: TrainConfig | None = field(
+        default_factory=lambda: TrainConfig(
+            steps=3000,
+            batch_size=16,
+            seq_len=512,
+            lr=7e-4,
+            warmup_steps=60,
+            eval_every=1000,
+            checkpoint_every=100,
+        )
+    )
+    """The second instruction-tuning stage (on the `v2` mixture); `None` skips it."""
     eval_per_task: int = 40
 
     def with_threads(self, threads: int | None) -> BuiltinRecipe:
@@ -61,6 +78,7 @@ class BuiltinRecipe:
             self,
             pretrain=self.pretrain.replace(threads=threads),
             sft=self.sft.replace(threads=threads),
+            refine=self.refine.replace(threads=threads) if self.refine else None,
         )
 
     def scaled(self, factor: float) -> BuiltinRecipe:
@@ -80,6 +98,8 @@ class BuiltinRecipe:
             examples=max(200, int(self.examples * factor)),
             pretrain=steps(self.pretrain),
             sft=steps(self.sft),
+            refine_examples=max(200, int(self.refine_examples * factor)),
+            refine=steps(self.refine) if self.refine else None,
         )
 
 
@@ -129,22 +149,36 @@ def train_builtin(
         restart=restart,
     )
     recipe_json = json.loads(json.dumps(dataclasses.asdict(r), default=str))
+    manifest = {"recipe": recipe_json, "builtin": name, "corpus_seed": r.seed}
     tuned = finetune_chat(
         [e.messages for e in examples],
-        out,
+        runs / "tuned" if r.refine else out,
         base=pretrained.path,
         train_config=r.sft,
         run_dir=runs / "sft",
         reporter=rep,
         restart=restart,
-        manifest={"recipe": recipe_json, "builtin": name, "corpus_seed": r.seed},
+        manifest=manifest,
     )
+    if r.refine is not None:
+        rep.note(f"generating {r.refine_examples} conversations of the apps' mixture (v2)")
+        refined = corpus.generate(r.refine_examples, r.seed, "train", mixture="v2")
+        tuned = finetune_chat(
+            [e.messages for e in refined],
+            out,
+            base=tuned.path,
+            train_config=r.refine,
+            run_dir=runs / "refine",
+            reporter=rep,
+            restart=restart,
+            manifest=manifest,
+        )
     evaluation: dict[str, Any] = {}
     if evaluate:
         rep.note(f"evaluating on {r.eval_per_task} held-out examples per task")
         generate = hf_generator(str(out), threads=r.sft.threads)
         evaluation, _ = run_eval(generate, corpus.eval_set(r.seed, r.eval_per_task))
-        manifest = store.read_manifest(out)
-        manifest["evaluation"] = evaluation
-        (out / store.MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+        saved = store.read_manifest(out)
+        saved["evaluation"] = evaluation
+        (out / store.MANIFEST).write_text(json.dumps(saved, indent=2, default=str) + "\n")
     return BuiltinResult(out, pretrained, tuned, evaluation)

@@ -94,6 +94,12 @@ def score(task: str, target: Target, offered: Sequence[str], reply: str) -> Scor
         result.checks["summary"] = answer is not None and contains(answer, target.fact or "")
     elif target.kind == "reply":
         result.checks["reply"] = _norm(reply) == _norm(target.fact or "")
+    elif target.kind == "translation":
+        result.checks["translation"] = _norm(reply) == _norm(target.fact or "")
+    elif target.kind == "picks":
+        wanted = set((target.fact or "").split("\n"))
+        named = {line.partition(":")[0].strip() for line in reply.splitlines() if ":" in line}
+        result.checks["picks"] = named == wanted
     else:
         result.checks["answer"] = answer is not None and contains(answer, target.fact or "")
         result.checks["format"] = answer is not None
@@ -117,6 +123,8 @@ _METRICS = {
     "maze_move_accuracy": "move",
     "summary_lead_rate": "summary",
     "desk_reply_accuracy": "reply",
+    "translation_exact_rate": "translation",
+    "recommend_picks_accuracy": "picks",
 }
 
 

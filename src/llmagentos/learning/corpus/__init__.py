@@ -18,6 +18,12 @@ import random
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from llmagentos.learning.corpus.apps import (
+    desk_react_task,
+    echo_long_task,
+    recommend_task,
+    translate_task,
+)
 from llmagentos.learning.corpus.classify import classify_task, desk_task, labelled_texts
 from llmagentos.learning.corpus.echo import echo_task
 from llmagentos.learning.corpus.example import Example, Target
@@ -51,23 +57,41 @@ TASKS: dict[str, tuple[Generator, float]] = {
     "desk": (desk_task, 6),
     "echo": (echo_task, 6),
 }
-"""Task name → (generator, weight in the training mixture)."""
-AUXILIARY = frozenset({"echo"})
+"""Task name → (generator, weight) of the first mixture (`v1`): the formats in general."""
+TASKS_V2: dict[str, tuple[Generator, float]] = {
+    **TASKS,
+    # the tool tasks weigh more: the apps' tasks and the copy drill must not crowd them out
+    "weather": (weather_task, 8),
+    "memory": (memory_task, 10),
+    "retrieval": (retrieval_task, 10),
+    "message": (message_task, 8),
+    "report": (report_task, 5),
+    "desk_react": (desk_react_task, 12),
+    "recommend": (recommend_task, 4),
+    "translate": (translate_task, 6),
+    "echo_long": (echo_long_task, 6),
+}
+"""The second mixture (`v2`): the first plus the apps' own prompts and a longer copy drill."""
+MIXTURES = {"v1": TASKS, "v2": TASKS_V2}
+AUXILIARY = frozenset({"echo", "echo_long"})
 """Tasks trained on but not evaluated (they would flatter the figures)."""
 
 
-def generate(n: int, seed: int = 0, split: Split = "train") -> list[Example]:
-    """`n` examples drawn from the task mixture; the same `(n, seed, split)` gives the same list."""
-    rng = random.Random(f"corpus:{seed}:{split}")
-    names = list(TASKS)
-    weights = [TASKS[name][1] for name in names]
-    return [TASKS[name][0](rng, split) for name in rng.choices(names, weights, k=n)]
+def generate(
+    n: int, seed: int = 0, split: Split = "train", mixture: str = "v1"
+) -> list[Example]:
+    """`n` examples drawn from a task mixture; the same arguments give the same list."""
+    tasks = MIXTURES[mixture]
+    rng = random.Random(f"corpus:{seed}:{split}" + ("" if mixture == "v1" else f":{mixture}"))
+    names = list(tasks)
+    weights = [tasks[name][1] for name in names]
+    return [tasks[name][0](rng, split) for name in rng.choices(names, weights, k=n)]
 
 
 def eval_set(seed: int = 0, per_task: int = 40) -> list[Example]:
-    """`per_task` held-out examples of every task, in task order."""
+    """`per_task` held-out examples of every evaluated task, in task order."""
     out: list[Example] = []
-    for name, (make, _) in TASKS.items():
+    for name, (make, _) in TASKS_V2.items():
         if name in AUXILIARY:
             continue
         rng = random.Random(f"eval:{seed}:{name}")
@@ -106,8 +130,10 @@ def export(root: Path, examples: int, seed: int = 0) -> tuple[int, int]:
 
 
 __all__ = [
+    "MIXTURES",
     "SPECS",
     "TASKS",
+    "TASKS_V2",
     "Example",
     "Target",
     "eval_set",
