@@ -13,7 +13,11 @@ All baselines run in one process, on the same workload and the same weights:
 Workloads (random weights, so outputs are gibberish of fixed length: EOS is ignored):
 - W1: N ReAct-style agents x K steps, a long shared system prompt, short outputs; each step
   appends the answer and a tool observation to the agent's history;
-- W2: 10 % heavy programs (more steps, long outputs), 90 % light; heavy ones start first.
+- W2: 10 % heavy programs (long generations: by default 2 calls of 24x the light output),
+  90 % light (2 calls of the light output); heavy ones start first. W2 is the scheduler's
+  test, so it runs with scarce engine rows (`--w2-rows`, default one row per eight
+  programs: a KV budget smaller than the crowd, as with a large model); with a row for every
+  program no policy has anything to reorder.
 
 Metrics per baseline: agent steps/s, output tokens/s, p50/p99 call latency, mean/p99
 program completion, prefix hit rate (B5 from the engine; B3's cache keeps no count), Jain
@@ -83,10 +87,11 @@ def w1(n: int, steps: int, out: int) -> list[Program]:
     ]
 
 
-def w2(n: int, steps: int, out: int) -> list[Program]:
+def w2(n: int, steps: int, out: int, heavy_shape: tuple[int, int] = (2, 24)) -> list[Program]:
     heavy = max(1, round(n / 10))
+    calls, times = heavy_shape
     progs = [
-        Program(f"heavy-{i}", f"Report {i}: plan a long study.", steps * 2, out * 6)
+        Program(f"heavy-{i}", f"Report {i}: plan a long study.", calls, out * times)
         for i in range(heavy)
     ]
     progs += [
@@ -498,8 +503,10 @@ def run_workload(
     args: argparse.Namespace,
     env: dict[str, Any],
     progress: Progress,
+    rows: int,
 ) -> dict[str, Run]:
     runs: dict[str, Run] = {}
+    args = argparse.Namespace(**{**vars(args), "max_batch": rows})
     calls = sum(p.steps for p in progs)
     system, gen, path = env["system"], env["gen"], env["path"]
     for base in args.baselines:
@@ -547,7 +554,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4, help="K model calls per W1 agent")
     parser.add_argument("--out-tokens", type=int, default=16, help="output tokens per light call")
     parser.add_argument("--system-tokens", type=int, default=512, help="shared system prompt size")
-    parser.add_argument("--max-batch", type=int, default=None, help="engine rows (default: agents)")
+    parser.add_argument(
+        "--max-batch", type=int, default=None, help="W1 engine rows (default: agents)"
+    )
+    parser.add_argument(
+        "--w2-rows", type=int, default=None, help="W2 engine rows (default: agents // 8)"
+    )
+    parser.add_argument(
+        "--w2-heavy",
+        default="2x24",
+        help="W2 heavy program shape: CALLSxTIMES (calls of TIMES x the light output)",
+    )
     parser.add_argument("--max-batch-tokens", type=int, default=512)
     parser.add_argument("--window", type=int, default=2048)
     parser.add_argument(
@@ -566,6 +583,9 @@ def main() -> None:
         args.agents, args.steps, args.system_tokens = 8, 2, 256
     args.model = args.model or ("1b" if args.device == "cuda" else "small")
     args.max_batch = args.max_batch or args.agents
+    args.w2_rows = args.w2_rows or max(1, args.agents // 8)
+    calls, _, times = args.w2_heavy.partition("x")
+    heavy_shape = (int(calls), int(times))
     args.baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
     workloads = [w.strip().upper() for w in args.workloads.split(",")]
 
@@ -598,15 +618,17 @@ def main() -> None:
     console.print(
         f"model {args.model} ({params / 1e6:.0f}M params, random weights) on {args.device}, "
         f"torch threads {torch.get_num_threads()}, system prompt {len(tokenizer.encode(system))} "
-        f"tokens, N={args.agents}, K={args.steps}, engine rows {args.max_batch}"
+        f"tokens, N={args.agents}, K={args.steps}, engine rows W1 {args.max_batch}"
+        f" / W2 {args.w2_rows}, W2 heavy {args.w2_heavy}"
     )
-    make = {"W1": w1, "W2": w2}
+    make = {"W1": w1, "W2": lambda n, k, o: w2(n, k, o, heavy_shape)}
+    rows = {"W1": args.max_batch, "W2": args.w2_rows}
     results: dict[str, dict[str, Any]] = {}
     all_runs: dict[str, dict[str, Run]] = {}
     with Progress(console=console) as progress:
         for w in workloads:
             progs = make[w](args.agents, args.steps, args.out_tokens)
-            all_runs[w] = run_workload(w, progs, args, env, progress)
+            all_runs[w] = run_workload(w, progs, args, env, progress, rows[w])
             for base, run in all_runs[w].items():
                 metrics = summarise(run, progs)
                 if "B0" in all_runs[w]:
@@ -651,6 +673,8 @@ def main() -> None:
         "out_tokens": args.out_tokens,
         "system_tokens": len(tokenizer.encode(system)),
         "engine_rows": args.max_batch,
+        "w2_engine_rows": args.w2_rows,
+        "w2_heavy": args.w2_heavy,
         "torch_threads": torch.get_num_threads(),
         "machine": {
             "python": platform.python_version(),
