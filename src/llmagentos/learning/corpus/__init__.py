@@ -77,9 +77,7 @@ AUXILIARY = frozenset({"echo", "echo_long"})
 """Tasks trained on but not evaluated (they would flatter the figures)."""
 
 
-def generate(
-    n: int, seed: int = 0, split: Split = "train", mixture: str = "v1"
-) -> list[Example]:
+def generate(n: int, seed: int = 0, split: Split = "train", mixture: str = "v1") -> list[Example]:
     """`n` examples drawn from a task mixture; the same arguments give the same list."""
     tasks = MIXTURES[mixture]
     rng = random.Random(f"corpus:{seed}:{split}" + ("" if mixture == "v1" else f":{mixture}"))
