@@ -121,6 +121,8 @@ def test_the_builtin_recipe_end_to_end_on_a_toy_scale(tmp_path: Path) -> None:
         sft=tc,
         refine=tc,
         refine_examples=200,
+        refine2=tc,
+        refine2_examples=200,
         eval_per_task=1,
         model=CausalConfig(hidden_size=32, layers=1, heads=2),
     )
@@ -128,5 +130,7 @@ def test_the_builtin_recipe_end_to_end_on_a_toy_scale(tmp_path: Path) -> None:
     assert done.path.name == "toy" and (done.path / "chat_template.jinja").exists()
     assert set(done.evaluation) >= {"tool_call_valid_rate", "classifier_accuracy", "per_task"}
     assert json.loads((done.path / "llmagentos.json").read_text())["recipe"]["examples"] == 200
-    assert (done.path.parent / ".runs" / "toy" / "refine" / "log.jsonl").exists()
+    runs = done.path.parent / ".runs" / "toy"
+    assert (runs / "refine" / "log.jsonl").exists() and (runs / "refine2" / "log.jsonl").exists()
+    assert (runs / "refine-out" / "model.safetensors").exists()
     assert done.tuned.path == done.path and done.path.parent.name != ".runs"

@@ -145,3 +145,16 @@ def test_second_mixture_turns_parse_and_name_their_targets() -> None:
         if example.task == "desk_react":
             assert example.messages[1]["content"].startswith("Context: Q: ")
             assert "\nQuestion: " in example.messages[1]["content"]
+
+
+def test_the_third_mixture_has_larger_mazes_and_the_first_does_not() -> None:
+    def sizes(examples: list[corpus.Example]) -> set[int]:
+        found = set()
+        for e in examples:
+            if e.task == "maze":
+                user = next(m["content"] for m in e.messages if m["role"] == "user")
+                found.add(int(user.split(" of a ")[1].split(" by ")[0]))
+        return found
+
+    assert max(sizes(corpus.generate(2000, seed=0))) == 9
+    assert max(sizes(corpus.generate(2000, seed=0, mixture="v3"))) > 9

@@ -71,6 +71,9 @@ class BuiltinRecipe:
         )
     )
     """The second instruction-tuning stage (on the `v2` mixture); `None` skips it."""
+    refine2_examples: int = 64_000
+    refine2: TrainConfig | None = None
+    """A third stage (on the `v3` mixture: long spans to copy, larger mazes); `None` skips it."""
     eval_per_task: int = 40
 
     def with_threads(self, threads: int | None) -> BuiltinRecipe:
@@ -79,6 +82,7 @@ class BuiltinRecipe:
             pretrain=self.pretrain.replace(threads=threads),
             sft=self.sft.replace(threads=threads),
             refine=self.refine.replace(threads=threads) if self.refine else None,
+            refine2=self.refine2.replace(threads=threads) if self.refine2 else None,
         )
 
     def scaled(self, factor: float) -> BuiltinRecipe:
@@ -100,6 +104,8 @@ class BuiltinRecipe:
             sft=steps(self.sft),
             refine_examples=max(200, int(self.refine_examples * factor)),
             refine=steps(self.refine) if self.refine else None,
+            refine2_examples=max(200, int(self.refine2_examples * factor)),
+            refine2=steps(self.refine2) if self.refine2 else None,
         )
 
 
@@ -160,15 +166,21 @@ def train_builtin(
         restart=restart,
         manifest=manifest,
     )
-    if r.refine is not None:
-        rep.note(f"generating {r.refine_examples} conversations of the apps' mixture (v2)")
-        refined = corpus.generate(r.refine_examples, r.seed, "train", mixture="v2")
+    stages = [
+        (r.refine, r.refine_examples, "v2", "refine"),
+        (r.refine2, r.refine2_examples, "v3", "refine2"),
+    ]
+    stages = [s for s in stages if s[0] is not None]
+    for i, (tc, count, mixture, stage) in enumerate(stages):
+        assert tc is not None
+        rep.note(f"generating {count} conversations of the {mixture} mixture ({stage})")
+        drawn = corpus.generate(count, r.seed, "train", mixture=mixture)
         tuned = finetune_chat(
-            [e.messages for e in refined],
-            out,
+            [e.messages for e in drawn],
+            out if i == len(stages) - 1 else runs / f"{stage}-out",
             base=tuned.path,
-            train_config=r.refine,
-            run_dir=runs / "refine",
+            train_config=tc,
+            run_dir=runs / stage,
             reporter=rep,
             restart=restart,
             manifest=manifest,

@@ -27,7 +27,7 @@ from llmagentos.learning.corpus.apps import (
 from llmagentos.learning.corpus.classify import classify_task, desk_task, labelled_texts
 from llmagentos.learning.corpus.echo import echo_task
 from llmagentos.learning.corpus.example import Example, Target
-from llmagentos.learning.corpus.maze import maze_task
+from llmagentos.learning.corpus.maze import maze_task, maze_task_large
 from llmagentos.learning.corpus.passages import qa_task, retrieval_task, summary_task
 from llmagentos.learning.corpus.pools import Split
 from llmagentos.learning.corpus.tools import SPECS, system_prompt
@@ -72,7 +72,17 @@ TASKS_V2: dict[str, tuple[Generator, float]] = {
     "echo_long": (echo_long_task, 6),
 }
 """The second mixture (`v2`): the first plus the apps' own prompts and a longer copy drill."""
-MIXTURES = {"v1": TASKS, "v2": TASKS_V2}
+TASKS_V3: dict[str, tuple[Generator, float]] = {
+    **TASKS_V2,
+    "maze": (maze_task_large, 14),
+    "qa": (qa_task, 26),
+    "retrieval": (retrieval_task, 14),
+    "summary": (summary_task, 12),
+    "message": (message_task, 10),
+    "echo_long": (echo_long_task, 8),
+}
+"""The third mixture (`v3`): v2 weighted toward long spans to copy, and mazes up to 13 x 13."""
+MIXTURES = {"v1": TASKS, "v2": TASKS_V2, "v3": TASKS_V3}
 AUXILIARY = frozenset({"echo", "echo_long"})
 """Tasks trained on but not evaluated (they would flatter the figures)."""
 
@@ -132,6 +142,7 @@ __all__ = [
     "SPECS",
     "TASKS",
     "TASKS_V2",
+    "TASKS_V3",
     "Example",
     "Target",
     "eval_set",

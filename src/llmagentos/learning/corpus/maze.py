@@ -52,8 +52,8 @@ def best_move(row: int, col: int, goal: tuple[int, int], open_moves: list[str]) 
     return next(m for m in order if m in (good or open_moves))
 
 
-def maze_task(rng: random.Random, split: Split) -> Example:
-    size = rng.randint(3, 9)
+def maze_task(rng: random.Random, split: Split, max_size: int = 9) -> Example:
+    size = rng.randint(3, max_size)
     while True:
         row, col = rng.randrange(size), rng.randrange(size)
         goal = (rng.randrange(size), rng.randrange(size))
@@ -85,3 +85,9 @@ def maze_task(rng: random.Random, split: Split) -> Example:
         good_moves=tuple(good),
     )
     return Example("maze", tuple(messages), (target,), tuple(tools))
+
+
+def maze_task_large(rng: random.Random, split: Split) -> Example:
+    """The maze task on boards of up to 13 tiles (the bench's and the apps' mazes are 11 x 11;
+    the first mixtures stop at 9, so rows and columns 9-12 were never seen)."""
+    return maze_task(rng, split, max_size=13)
