@@ -87,7 +87,7 @@ def w1(n: int, steps: int, out: int) -> list[Program]:
     ]
 
 
-def w2(n: int, steps: int, out: int, heavy_shape: tuple[int, int] = (2, 24)) -> list[Program]:
+def w2(n: int, out: int, heavy_shape: tuple[int, int] = (2, 24)) -> list[Program]:
     heavy = max(1, round(n / 10))
     calls, times = heavy_shape
     progs = [
@@ -621,7 +621,7 @@ def main() -> None:
         f"tokens, N={args.agents}, K={args.steps}, engine rows W1 {args.max_batch}"
         f" / W2 {args.w2_rows}, W2 heavy {args.w2_heavy}"
     )
-    make = {"W1": w1, "W2": lambda n, k, o: w2(n, k, o, heavy_shape)}
+    make = {"W1": w1, "W2": lambda n, _k, o: w2(n, o, heavy_shape)}
     rows = {"W1": args.max_batch, "W2": args.w2_rows}
     results: dict[str, dict[str, Any]] = {}
     all_runs: dict[str, dict[str, Run]] = {}

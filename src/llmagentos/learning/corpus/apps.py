@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 
 from llmagentos.learning.corpus import pools
+from llmagentos.learning.corpus.echo import echo_example
 from llmagentos.learning.corpus.example import (
     Example,
     Target,
@@ -433,16 +434,5 @@ def echo_long_task(rng: random.Random, split: Split) -> Example:
         )
     else:
         text = " ".join(_piece(rng, split) for _ in range(rng.randint(2, 10)))
-    react = rng.random() < 0.15  # rarely under the agent prompt: there, tools come first
-    messages: list[dict[str, str]] = []
-    tools: list[str] = []
-    if react:
-        tools = offer(rng, None, extra=rng.choice([0, 1, 2]))
-        messages.append({"role": "system", "content": system_prompt(tools)})
-    messages += [
-        {"role": "user", "content": _ECHO.pick(rng, split).format(x=text)},
-        {"role": "assistant", "content": answer_text(text, react)},
-    ]
-    return Example(
-        "echo_long", tuple(messages), (Target("answer", react, fact=text),), tuple(tools)
-    )
+    # rarely under the agent prompt: there, tools come first
+    return echo_example(rng, split, "echo_long", text, _ECHO, 0.15, (0, 1, 2))

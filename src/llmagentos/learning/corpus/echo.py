@@ -11,7 +11,7 @@ import random
 
 from llmagentos.learning.corpus import pools
 from llmagentos.learning.corpus.example import Example, Target, answer_text
-from llmagentos.learning.corpus.pools import Split, _pool
+from llmagentos.learning.corpus.pools import Pool, Split, _pool
 from llmagentos.learning.corpus.tools import offer, system_prompt
 
 _FRAMES = _pool(
@@ -35,16 +35,30 @@ def _piece(rng: random.Random, split: Split) -> str:
     return pools.word(rng)
 
 
-def echo_task(rng: random.Random, split: Split) -> Example:
-    text = " ".join(_piece(rng, split) for _ in range(rng.randint(1, 5)))
-    react = rng.random() < 0.3
+def echo_example(
+    rng: random.Random,
+    split: Split,
+    task: str,
+    text: str,
+    frames: Pool,
+    react_share: float,
+    extra_tools: tuple[int, ...],
+) -> Example:
+    """A copy-drill conversation saying back `text`: plain, or (`react_share` of the time)
+    under the agent prompt with up to `max(extra_tools)` tools offered."""
+    react = rng.random() < react_share
     messages: list[dict[str, str]] = []
     tools: list[str] = []
     if react:
-        tools = offer(rng, None, extra=rng.choice([0, 1]))
+        tools = offer(rng, None, extra=rng.choice(extra_tools))
         messages.append({"role": "system", "content": system_prompt(tools)})
     messages += [
-        {"role": "user", "content": _FRAMES.pick(rng, split).format(x=text)},
+        {"role": "user", "content": frames.pick(rng, split).format(x=text)},
         {"role": "assistant", "content": answer_text(text, react)},
     ]
-    return Example("echo", tuple(messages), (Target("answer", react, fact=text),), tuple(tools))
+    return Example(task, tuple(messages), (Target("answer", react, fact=text),), tuple(tools))
+
+
+def echo_task(rng: random.Random, split: Split) -> Example:
+    text = " ".join(_piece(rng, split) for _ in range(rng.randint(1, 5)))
+    return echo_example(rng, split, "echo", text, _FRAMES, 0.3, (0, 1))
