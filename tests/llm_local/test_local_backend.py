@@ -212,3 +212,23 @@ async def test_interrupt_and_resume_gives_the_same_tokens(tiny_path: Path) -> No
             await b.snapshot(resumed)  # finished
     finally:
         await b.aclose()
+
+
+async def test_one_row_serves_calls_that_share_a_finished_calls_prefix(tiny_path: Path) -> None:
+    # The finished call stays parked in the only row; the next calls share its system
+    # prompt, so they copy the prefix through the store instead of waiting forever.
+    b = LocalBackend(str(tiny_path), max_batch=1, ignore_eos=True, policy="fifo")
+    try:
+        system = Message("system", "You are an agent with tools. " * 12)
+        reqs = [
+            LLMRequest(messages=(system, Message("user", f"task {i}")), max_tokens=12 if i else 30)
+            for i in range(3)
+        ]
+        first = await b.complete(reqs[0])
+        rest = await asyncio.wait_for(asyncio.gather(*(b.complete(r) for r in reqs[1:])), 60)
+        assert [r.usage.completion_tokens for r in (first, *rest)] == [30, 12, 12]
+        for r, out in zip(reqs[1:], rest, strict=True):
+            assert out.text == expected(b, r)[1]
+        assert (await b.stats()).cached_tokens > 0  # the shared prefix was reused, not recomputed
+    finally:
+        await b.aclose()

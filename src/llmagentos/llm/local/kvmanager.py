@@ -149,6 +149,11 @@ class KVManager:
             if holder.row is not None and holder is not keep:
                 self._stash(holder)
                 return self.pool.alloc()
+        if keep is not None and keep.row is not None and keep.id in self.parked:
+            # The only row to take holds the prefix to copy (one row in all): copy it
+            # through the store instead of waiting for a row that never comes free.
+            self._stash(keep)
+            return self.pool.alloc()
         return None
 
     def _stash(self, holder: Sequence) -> None:
@@ -206,6 +211,9 @@ class KVManager:
         row = self._alloc(best)
         if row is None:
             return False
+        if best is not None and best.row is None and best.id not in self.store:
+            best, n = None, 0  # stashed and evicted by the budget on the way: recompute
+            seq.root, seq.root_len = next(self._lineage), 1 << 62
         seq.row, seq.computed = row, n
         if best is None or n == 0:
             return True
