@@ -11,7 +11,9 @@ ReAct agent reads a reply (`llm.toolcalls`):
   memory hit or a tool result) as whole words;
 - `classifier_accuracy`: sentiment / intent labels exactly right;
 - also `tool_argument_accuracy`, `maze_move_accuracy`, `summary_lead_rate`,
-  `desk_reply_accuracy`, and each per task.
+  `desk_reply_accuracy`, and each per task;
+- apart from those, `copy_rate`: held-out copy drills ("Repeat exactly: ...") said back in
+  full, the skill the answers lean on (`corpus.copy_probe_set`; not in the corpus's eval).
 
 Generation is greedy. `--via core` (default) runs the model through the local LLM core
 (`builtin:` spec, continuous batching), the path agents use; `--via transformers` uses
@@ -105,12 +107,17 @@ def main() -> None:
             on_batch=lambda done, total: progress.update(task, completed=done, total=total),
         )
         seconds = time.monotonic() - began
+        probe, _ = run_eval(generate, corpus.copy_probe_set(args.seed, args.per_task))
     close()
 
     weights = path / "model.safetensors"
     out: dict[str, Any] = {
         **{k: figures[k] for k in HEADLINE if k in figures},
         **{k: v for k, v in figures.items() if k not in HEADLINE},
+        "copy_rate": probe.get("answer_exact_or_contained_rate"),
+        "copy_per_kind": {
+            k: v.get("answer_exact_or_contained_rate") for k, v in probe["per_task"].items()
+        },
         "model": str(path),
         "via": args.via,
         "parameters": manifest.get("parameters"),
@@ -124,6 +131,7 @@ def main() -> None:
     for metric, target in TARGETS.items():
         ok = figures.get(metric, 0.0) >= target
         console.print(f"{metric}: {figures.get(metric)} (target {target}) {'ok' if ok else 'MISS'}")
+    console.print(f"copy_rate (held-out copy drills said back in full): {out['copy_rate']}")
     console.print(f"{len(examples)} examples, {figures['turns']} turns, {seconds:.0f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -125,6 +125,8 @@ def test_the_builtin_recipe_end_to_end_on_a_toy_scale(tmp_path: Path) -> None:
         refine2_examples=200,
         eval_per_task=1,
         model=CausalConfig(hidden_size=32, layers=1, heads=2),
+        split_capitals=True,
+        copy_drills=50,
     )
     done = train_builtin("toy", recipe=recipe)
     assert done.path.name == "toy" and (done.path / "chat_template.jinja").exists()
@@ -134,3 +136,18 @@ def test_the_builtin_recipe_end_to_end_on_a_toy_scale(tmp_path: Path) -> None:
     assert (runs / "refine" / "log.jsonl").exists() and (runs / "refine2" / "log.jsonl").exists()
     assert (runs / "refine-out" / "model.safetensors").exists()
     assert done.tuned.path == done.path and done.path.parent.name != ".runs"
+    # the tokenizer spells a name alike after a space and after a quote (split_capitals)
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(done.path))
+    assert tok.tokenize('"Kalomir')[1:] == tok.tokenize(" Kalomir")[1:]
+
+
+def test_the_copying_recipe_adds_drills_and_scales_them() -> None:
+    from llmagentos.learning.builtin import BuiltinRecipe
+
+    shipped, trial = BuiltinRecipe(), BuiltinRecipe.copying()
+    assert (shipped.copy_drills, shipped.split_capitals) == (0, False)  # reproduces tiny
+    assert trial.copy_drills > 0 and trial.split_capitals
+    assert trial.pretrain.steps > shipped.pretrain.steps
+    assert trial.scaled(0.01).copy_drills == int(trial.copy_drills * 0.01)

@@ -32,6 +32,26 @@ def test_bpe_round_trips_text_and_splits_digits(bpe: Any) -> None:
     assert bpe.pad_token_id == 0 and bpe.convert_tokens_to_ids(END) == bpe.eos_token_id == 1
 
 
+def test_split_capitals_spells_a_name_alike_wherever_it_stands() -> None:
+    from llmagentos.learning import corpus
+
+    texts = [m["content"] for e in corpus.generate(400, seed=0) for m in e.messages]
+    plain = train_bpe(texts, vocab_size=1200)
+    split = train_bpe(texts, vocab_size=1200, split_capitals=True)
+    passage, answer = "Greven Clinic is run by Hana Vigal.", '{"answer": "Hana Vigal"}'
+
+    def pieces(tok: Any, text: str) -> list[str]:
+        return [t for t in tok.tokenize(text) if t != "Ġ"]  # a lone space is its own token
+
+    def holds(tok: Any, text: str) -> bool:
+        name, seq = pieces(tok, "Hana Vigal"), pieces(tok, text)
+        return any(seq[i : i + len(name)] == name for i in range(len(seq)))
+
+    assert holds(split, passage) and holds(split, answer)
+    assert not holds(plain, passage)  # " Hana" there, "Hana" in the answer: the problem solved
+    assert split.decode(split(passage, add_special_tokens=False)["input_ids"]) == passage
+
+
 def test_chat_template_marks_only_assistant_tokens(bpe: Any) -> None:
     messages = [
         {"role": "system", "content": "Be brief."},

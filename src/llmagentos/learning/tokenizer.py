@@ -2,7 +2,12 @@
 
 - `train_bpe`: byte-level BPE for causal models. Digits are split one by one, so numbers the
   model copies (order ids, results) are spelled with tokens it has seen in any combination;
-  the chat special tokens and the chat template come with it.
+  the chat special tokens and the chat template come with it. With `split_capitals`, a
+  space before a capital letter is a token of its own, so a name is spelled with the same
+  tokens wherever it stands: "Greven" after a space in a passage and "Greven" right after
+  the quote of a JSON answer, instead of " Greven" there and "Gre" + "ven" here. A small
+  model can then copy a name token by token; without it, the first word of every copied
+  span changes spelling.
 - `train_wordpiece`: BERT-style WordPiece (lower-cased) with `[CLS]`/`[SEP]` pair templates,
   for masked-LM encoders and their classifiers.
 
@@ -51,20 +56,25 @@ def _check_vocab(vocab_size: int, floor: int) -> None:
 
 
 def train_bpe(
-    texts: Iterable[str], vocab_size: int = 4096, *, chat_template: str | None = CHAT_TEMPLATE
+    texts: Iterable[str],
+    vocab_size: int = 4096,
+    *,
+    chat_template: str | None = CHAT_TEMPLATE,
+    split_capitals: bool = False,
 ) -> HFTokenizer:
     """A byte-level BPE tokenizer with the chat special tokens (pad id 0, end id 1)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast as Fast
 
     _check_vocab(vocab_size, 256 + len(SPECIAL_TOKENS) + 8)
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Digits(individual_digits=True),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
-        ]
-    )
+    steps = [
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+    ]
+    if split_capitals:
+        steps.insert(0, pre_tokenizers.Split(Regex(r" (?=[A-Z])"), behavior="isolated"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence(steps)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,

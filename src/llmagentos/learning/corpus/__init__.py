@@ -107,6 +107,17 @@ def eval_set(seed: int = 0, per_task: int = 40) -> list[Example]:
     return out
 
 
+def copy_probe_set(seed: int = 0, per_task: int = 40) -> list[Example]:
+    """`per_task` held-out copy drills of each kind (`echo`, `echo_long`): a diagnostic of
+    the one skill the answers lean on, reported apart from the headline figures."""
+    out: list[Example] = []
+    for name in sorted(AUXILIARY):
+        make = TASKS_V2[name][0]
+        rng = random.Random(f"copy-probe:{seed}:{name}")
+        out.extend(make(rng, "eval") for _ in range(per_task))
+    return out
+
+
 def user_prompts(examples: Iterable[Example]) -> set[str]:
     """The user messages of `examples` (to check that eval prompts are not in training)."""
     return {m["content"] for ex in examples for m in ex.messages if m["role"] == "user"}
@@ -145,6 +156,7 @@ __all__ = [
     "TASKS_V3",
     "Example",
     "Target",
+    "copy_probe_set",
     "eval_set",
     "export",
     "generate",
