@@ -49,6 +49,20 @@ async def test_summarizer_keeps_the_seeds_api(tmp_path: Path) -> None:
     assert calls[0]["request"]["max_tokens"] == 100  # summarize(text) -> generate_text(.., 100)
 
 
+async def test_summarizer_reports_a_summary_the_text_does_not_support(tmp_path: Path) -> None:
+    from llmagentos.apps.summarizer.app import grounding
+
+    text = "The council approved the cycling plan. Shops asked for parking."
+    invented = FunctionModel(lambda messages, request: "Zora Veldra opened the Ashven Clinic.")
+    out = (await run("summarizer", tmp_path, {"text": text}, model=invented)).status.result
+    assert out["grounded"] == [False] and out["grounding"] == [0.0]
+    assert grounding("The council approved the plan.", text) == 1.0
+    assert grounding("", text) == 0.0
+    from llmagentos.apps.demo import caveat  # the demo marks it with "~", not "✓"
+
+    assert caveat("summarizer", out) and not caveat("summarizer", {"grounded": [True]})
+
+
 async def reject_every_approval(kernel: Kernel, until: asyncio.Future[Any]) -> None:
     while not until.done():
         for pending in kernel.approvals.list("pending"):
@@ -129,6 +143,26 @@ async def test_recommender_remembers_history_and_recommends_unseen_items(tmp_pat
     more = await run("recommender", tmp_path, {**args, "history": ["mistborn"]})
     assert more.status.result["liked"] == ["The Hobbit", "A Wizard of Earthsea", "Mistborn"]
     assert "mistborn" not in [r["id"] for r in more.status.result["recommendations"]]
+    assert {r["by"] for r in out["recommendations"]} == {"model"}
+    alone = await run("recommender", tmp_path, {"user": "cy", "history": ["the-hobbit"], "k": 3})
+    assert len(alone.status.result["recommendations"]) == 3  # even if recall finds fewer
+
+
+async def test_recommender_says_which_picks_the_model_made(tmp_path: Path) -> None:
+    def one_valid_pick(messages: Any, request: Any) -> str:
+        prompt = messages[-1].content
+        first = prompt.split("Candidates:\n- ")[1].split(" |")[0]
+        return f"{first}: it is like what you liked.\nno-such-book: invented."
+
+    args = {"user": "bo", "history": ["the-hobbit", "earthsea"], "k": 2}
+    model = FunctionModel(one_valid_pick)
+    out = (await run("recommender", tmp_path, args, model=model)).status.result
+    assert [r["by"] for r in out["recommendations"]] == ["model", "search"]
+    assert out["recommendations"][0]["reason"] == "it is like what you liked."
+    assert "no-such-book" not in [r["id"] for r in out["recommendations"]]
+    from llmagentos.apps.demo import caveat
+
+    assert caveat("recommender", out) and not caveat("maze_solver", out)
 
 
 def test_a_default_model_that_cannot_load_falls_back_to_the_double_with_a_note() -> None:

@@ -119,7 +119,10 @@ def _customer_service(r: dict[str, Any]) -> str:
 
 def _summarizer(r: dict[str, Any]) -> str:
     first = r["summaries"][0]
-    return f"{len(r['summaries'])} summaries of {r['chars_in']} characters; first: {first!r}"
+    line = f"{len(r['summaries'])} summaries of {r['chars_in']} characters; first: {first!r}"
+    if r.get("grounded", [True])[0] is False:
+        line += f" (not grounded: {r['grounding'][0]:.0%} of its content words are in the text)"
+    return line
 
 
 def _classify_translate(r: dict[str, Any]) -> str:
@@ -136,7 +139,11 @@ def _recommender(r: dict[str, Any]) -> str:
     recs = ", ".join(
         str(x.get("title", x)) if isinstance(x, dict) else str(x) for x in r["recommendations"]
     )
-    return f"{r['user']} liked {', '.join(r['liked'])}; recommended {recs}"
+    line = f"{r['user']} liked {', '.join(r['liked'])}; recommended {recs}"
+    by = [x.get("by") for x in r["recommendations"] if isinstance(x, dict)]
+    if "search" in by:
+        line += f" ({by.count('model')} picked by the model, {by.count('search')} by search order)"
+    return line
 
 
 def _maze_solver(r: dict[str, Any]) -> str:
@@ -322,6 +329,16 @@ async def run_demo(
     return result
 
 
+def caveat(name: str, result: dict[str, Any]) -> bool:
+    """Whether an app that ran to the end says its model's part fell short: a summary the
+    text does not support, recommendations filled in from the search order."""
+    if name == "summarizer":
+        return False in result.get("grounded", [])
+    if name == "recommender":
+        return any(r.get("by") == "search" for r in result.get("recommendations", []))
+    return False
+
+
 def _report_apps(result: DemoResult) -> list[tuple[str, str, str]]:
     out = []
     for name, o in result.apps.items():
@@ -371,7 +388,11 @@ def print_summary(console: Console, result: DemoResult, state: Path) -> None:
         )
     console.print(table)
     for name, state_, line in _report_apps(result):
-        mark = "[green]✓[/]" if state_ == "done" else "[red]✗[/]"
+        if state_ != "done":
+            mark = "[red]✗[/]"
+        else:
+            weak = caveat(name, result.apps[name]["result"] or {})
+            mark = "[yellow]~[/]" if weak else "[green]✓[/]"
         console.print(f"{mark} [bold]{name}[/]: {escape(line)}")
     for note in result.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")

@@ -6,7 +6,8 @@
 3. The profile is recalled, and the catalog is searched (recall) for items like it.
 4. The model picks the best `k` of those candidates and says why, one line each
    (`<id>: <reason>`); items it names that are not candidates are ignored, and picks it
-   leaves out are filled from the search order.
+   leaves out are filled from the search order. Each recommendation says which it is
+   (`"by": "model"` or `"search"`), so a weak model's part is not passed off as its own.
 """
 
 from __future__ import annotations
@@ -83,15 +84,19 @@ async def main(ctx: ProcessContext, user: str, history: list[str], k: int = 3) -
     query = " ".join(describe(items[i]) for i in liked)
     hits = await ctx.recall(query, k=len(items), namespace=CATALOG_NAMESPACE)
     ranked = [h.metadata["item"] for h in hits if h.metadata and h.metadata["item"] not in liked]
+    # recall leaves out items with nothing in common; they rank after the ones it found
+    ranked += [i for i in items if i not in liked and i not in ranked]
     candidates = [items[i] for i in ranked[: max(2 * k, k + 2)]]
     reply = await ctx.chat(prompt(user, profile, candidates, k), max_tokens=60 * k)
-    picks: dict[str, str] = {}
+    picks: dict[str, tuple[str, str]] = {}
     for item_id, reason in _PICK.findall(reply.text):
         if item_id in {c["id"] for c in candidates} and len(picks) < k:
-            picks.setdefault(item_id, reason.strip())
+            picks.setdefault(item_id, (reason.strip(), "model"))
     for c in candidates:  # the model named too few: fill in the search order
         if len(picks) >= k:
             break
-        picks.setdefault(c["id"], "similar to what you liked")
-    recs = [{"id": i, "title": items[i]["title"], "reason": r} for i, r in picks.items()]
+        picks.setdefault(c["id"], ("similar to what you liked", "search"))
+    recs = [
+        {"id": i, "title": items[i]["title"], "reason": r, "by": by} for i, (r, by) in picks.items()
+    ]
     return {"user": user, "liked": [items[i]["title"] for i in liked], "recommendations": recs}

@@ -8,10 +8,16 @@ summary = summarize("A long article ...")   # in a sync program, or on the defau
 
 `summarize` calls the model through `LLM().generate_text`, so inside a process it is that
 process's system call, and outside any process it runs on the default runtime's kernel.
+
+The app checks every summary against its text (`grounding`): the share of the summary's
+content words that occur in the text. A summary below `GROUNDED` is reported as not
+grounded rather than passed off as one (a small model, such as the built-in one, writes
+fluent sentences about names that are not in the text).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from llmagentos.kernel.context import SyncContext
@@ -25,6 +31,24 @@ SAMPLE = (
 )
 
 model = LLM()  # the kernel's default model: the app's model
+GROUNDED = 0.6
+"""The share of a summary's content words that must occur in its text."""
+_WORD = re.compile(r"[a-z0-9']+")
+_STOP = frozenset(
+    re.findall(
+        r"\w+",
+        "a an and are as at be by for from has have in is it its of on or that the their this"
+        " to was were will with",
+    )
+)
+
+
+def grounding(summary: str, text: str) -> float:
+    """The share of `summary`'s content words (lower-cased, stop words left out) found in
+    `text`; 0.0 for a summary with none."""
+    source = set(_WORD.findall(text.lower()))
+    words = [w for w in _WORD.findall(summary.lower()) if w not in _STOP]
+    return sum(w in source for w in words) / len(words) if words else 0.0
 
 
 def summarize(text: str, max_length: int = 100) -> str:
@@ -41,6 +65,16 @@ def main(
     """Summarize `text` or each of `texts` (a sample article when given neither)."""
     docs = texts if texts else [text or SAMPLE]
     summaries = [summarize(doc, max_length) for doc in docs]
-    report = "\n\n".join(f"## Text {i + 1}\n{s}" for i, s in enumerate(summaries))
+    scores = [round(grounding(s, doc), 2) for s, doc in zip(summaries, docs, strict=True)]
+    flag = "\n\n(not grounded: {:.0%} of its content words are in the text)"
+    report = "\n\n".join(
+        f"## Text {i + 1}\n{s}" + ("" if g >= GROUNDED else flag.format(g))
+        for i, (s, g) in enumerate(zip(summaries, scores, strict=True))
+    )
     ctx.write_file("summaries.md", "# Summaries\n\n" + report + "\n")
-    return {"summaries": summaries, "chars_in": sum(map(len, docs))}
+    return {
+        "summaries": summaries,
+        "grounding": scores,
+        "grounded": [g >= GROUNDED for g in scores],
+        "chars_in": sum(map(len, docs)),
+    }
