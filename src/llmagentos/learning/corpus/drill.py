@@ -5,8 +5,9 @@ alphabet chosen afresh for every span. When the alphabet is small, the same piec
 inside a span and the second copy can only be predicted by finding the place in the first
 copy that the last few pieces match: the multi-token "induction" a model needs to say back
 a name or a number it has never seen. The generated corpus alone does not teach it to a
-small model in the steps this machine affords (its names share 46 syllables, and what a name-shaped guess gets right
-is enough to stop learning there); spans over a random alphabet leave nothing to guess.
+small model in the steps this machine affords (its names share 46 syllables, and what a
+name-shaped guess gets right is enough to stop learning there); spans over a random
+alphabet leave nothing to guess.
 
 Measured on the 4-layer built-in model: trained from scratch, spans of uniform random
 tokens (nothing repeats inside one) are learnt in ~100 steps — one matching token tells
