@@ -127,6 +127,7 @@ def test_the_builtin_recipe_end_to_end_on_a_toy_scale(tmp_path: Path) -> None:
         model=CausalConfig(hidden_size=32, layers=1, heads=2),
         split_capitals=True,
         copy_drills=50,
+        copy_warmup=tc,
     )
     done = train_builtin("toy", recipe=recipe)
     assert done.path.name == "toy" and (done.path / "chat_template.jinja").exists()
@@ -135,6 +136,9 @@ def test_the_builtin_recipe_end_to_end_on_a_toy_scale(tmp_path: Path) -> None:
     runs = done.path.parent / ".runs" / "toy"
     assert (runs / "refine" / "log.jsonl").exists() and (runs / "refine2" / "log.jsonl").exists()
     assert (runs / "refine-out" / "model.safetensors").exists()
+    assert (runs / "warmup" / "log.jsonl").exists() and (runs / "warm" / "config.json").exists()
+    base = json.loads((runs / "base" / "llmagentos.json").read_text())
+    assert base["init"] == str(runs / "warm")  # pretraining went on from the warm-up
     assert done.tuned.path == done.path and done.path.parent.name != ".runs"
     # the tokenizer spells a name alike after a space and after a quote (split_capitals)
     from transformers import AutoTokenizer
@@ -148,6 +152,6 @@ def test_the_copying_recipe_adds_drills_and_scales_them() -> None:
 
     shipped, trial = BuiltinRecipe(), BuiltinRecipe.copying()
     assert (shipped.copy_drills, shipped.split_capitals) == (0, False)  # reproduces tiny
-    assert trial.copy_drills > 0 and trial.split_capitals
+    assert trial.copy_drills > 0 and trial.split_capitals and trial.copy_warmup is not None
     assert trial.pretrain.steps > shipped.pretrain.steps
     assert trial.scaled(0.01).copy_drills == int(trial.copy_drills * 0.01)

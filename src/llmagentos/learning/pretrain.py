@@ -2,8 +2,9 @@
 
 `pretrain_causal(texts, out_dir, ...)` trains a BPE tokenizer (or takes one), packs the
 token stream into `seq_len` blocks, holds some documents out for eval loss / perplexity,
-builds a Llama-architecture model, runs the shared loop, and saves a Hugging Face directory
-with the tokenizer (chat template included) and a manifest.
+builds a Llama-architecture model (or, with `init`, continues from a saved one and its
+tokenizer), runs the shared loop, and saves a Hugging Face directory with the tokenizer
+(chat template included) and a manifest.
 """
 
 from __future__ import annotations
@@ -108,15 +109,23 @@ def pretrain_causal(
     eval_fraction: float = 0.05,
     reporter: Reporter | None = None,
     restart: bool = False,
+    init: Path | None = None,
 ) -> Trained:
-    """Pretrain a causal LM on `texts` and save it to `out_dir` (see the module docstring)."""
+    """Pretrain a causal LM on `texts` and save it to `out_dir` (see the module docstring);
+    from the weights and tokenizer saved at `init` if given (`model` is then ignored)."""
     config = model or CausalConfig()
     tc = train_config or TrainConfig()
     texts = [t for t in texts if t.strip()]
     if not texts:
         raise CorpusTooSmall("the corpus is empty: there is no text to pretrain on")
     run = run_dir or out_dir.with_name(out_dir.name + ".run")
-    tok = run_tokenizer(run, lambda: tokenizer or train_bpe(texts, vocab_size), restart)
+    start: Any = None
+    if init is not None:
+        from llmagentos.learning.sft import load_causal
+
+        start, tok = load_causal(init, tc)
+    else:
+        tok = run_tokenizer(run, lambda: tokenizer or train_bpe(texts, vocab_size), restart)
     eos_token = tok.convert_tokens_to_ids(END) if END in tok.get_vocab() else tok.eos_token_id
     if not isinstance(eos_token, int):
         raise CorpusTooSmall("the tokenizer has no end-of-text token to separate documents")
@@ -136,10 +145,12 @@ def pretrain_causal(
             "documents must fill at least one block too)",
             documents=len(texts),
         )
-    net = build_causal(config, len(tok), tc, pad_id=tok.pad_token_id or 0, eos_id=eos)
+    net = start or build_causal(config, len(tok), tc, pad_id=tok.pad_token_id or 0, eos_id=eos)
     data = ExampleBatches(blocks, tc.batch_size, seed=tc.seed, group_by_length=False)
     evals = ExampleBatches(eval_blocks, tc.batch_size, seed=tc.seed, group_by_length=False)
     fingerprint = {"model": asdict(config), "data": digest(ids), "vocab": len(tok)}
+    if init is not None:
+        fingerprint = {"init": digest([str(init)]), "data": digest(ids), "vocab": len(tok)}
     result = train(
         net,
         data,
@@ -160,7 +171,7 @@ def pretrain_causal(
         objective="causal-lm",
         parameters=count_params(net),
         train=asdict(tc),
-        model=asdict(config),
+        **({"init": str(init)} if init is not None else {"model": asdict(config)}),
         metrics=metrics,
         tokens=result.tokens,
         seconds=round(result.seconds, 1),

@@ -1,4 +1,4 @@
-"""Copy drills for pretraining: made-up spans, each written twice.
+"""Copy drills: made-up spans to say back, the first thing the built-in model learns.
 
 A span is a handful of pieces (strings of the tokenizer's own vocabulary) drawn from an
 alphabet chosen afresh for every span. When the alphabet is small, the same piece recurs
@@ -9,15 +9,14 @@ small model in the steps this machine affords (its names share 46 syllables, and
 name-shaped guess gets right is enough to stop learning there); spans over a random
 alphabet leave nothing to guess.
 
-Measured on the 4-layer built-in model: trained from scratch, spans of uniform random
-tokens (nothing repeats inside one) are learnt in ~100 steps — one matching token tells
-where to copy from; repeated spans at a fixed distance in ~200 steps, but by position,
-which does not transfer; spans of varying length over small alphabets slowly (loss 7.5 →
-2.3 in 800 steps), and mixed into pretraining with alphabets of 8-64 pieces not at all in
-500 steps. So alphabet sizes are drawn log-uniformly from 8 to 1,024 pieces: large ones
-teach the one-token match first, small ones then need longer matches. The drills are a
-share of the pretraining documents (`BuiltinRecipe.copy_drills`), not a task of the chat
-corpus.
+Measured on the 4-layer built-in model, trained from scratch: spans said twice *in plain
+text*, so the loss also covers the first copy (pure noise), teach nothing in 150-500
+steps, whatever the alphabet, the learning rate or the share of the corpus; the copy alone
+in the loss (`copy_conversations`: the span in the user's turn, the copy in the
+assistant's) takes the loss from 7.2 to 1.1 in 800 steps of 32 conversations (2.5 min),
+after which the model says back 13 % of held-out names and ids exactly, having seen none
+of their kind. So the recipe's `copy_warmup` stage trains a fresh model on these before
+pretraining starts from it.
 """
 
 from __future__ import annotations
@@ -44,30 +43,36 @@ def drill_pieces(tokenizer: object) -> list[str]:
     return pieces
 
 
-def copy_drills(
+def copy_spans(
     pieces: Sequence[str],
     n: int,
     seed: int = 0,
     *,
     alphabet: tuple[int, int] = (8, 1024),
     span: tuple[int, int] = (4, 24),
-    pairs: tuple[int, int] = (3, 8),
 ) -> list[str]:
-    """`n` documents of `pairs` lines "span" + "span", each span `span` pieces long over an
-    alphabet of pieces drawn for it alone, its size drawn log-uniformly from `alphabet`
-    (small alphabets need long matches, large ones teach the short match first)."""
+    """`n` spans of `span` pieces, each over an alphabet of pieces drawn for it alone, its
+    size drawn log-uniformly from `alphabet` (small alphabets need long matches, large ones
+    teach the short match first)."""
     if not 2 <= alphabet[0] <= min(alphabet[1], len(pieces)):
         raise InvalidArgument(
             f"copy drills need alphabets of 2..{len(pieces)} pieces, got {alphabet}"
         )
     rng = random.Random(f"copy-drills:{seed}")
-    docs = []
-    for _ in range(n):
-        lines = []
-        for _ in range(rng.randint(*pairs)):
-            size = round(math.exp(rng.uniform(math.log(alphabet[0]), math.log(alphabet[1]))))
-            letters = rng.sample(pieces, min(size, len(pieces)))
-            text = "".join(rng.choice(letters) for _ in range(rng.randint(*span))).strip()
-            lines += [text, text, ""]
-        docs.append("\n".join(lines).strip())
-    return docs
+    out: list[str] = []
+    while len(out) < n:
+        size = round(math.exp(rng.uniform(math.log(alphabet[0]), math.log(alphabet[1]))))
+        letters = rng.sample(pieces, min(size, len(pieces)))
+        text = "".join(rng.choice(letters) for _ in range(rng.randint(*span))).strip()
+        if text:
+            out.append(text)
+    return out
+
+
+def copy_conversations(spans: Sequence[str]) -> list[list[dict[str, str]]]:
+    """A span said by the user and said back by the assistant: instruction tuning learns
+    from the assistant's turn only, so the loss is on the copy alone."""
+    return [
+        [{"role": "user", "content": text}, {"role": "assistant", "content": text}]
+        for text in spans
+    ]
