@@ -155,3 +155,18 @@ def test_the_copying_recipe_adds_drills_and_scales_them() -> None:
     assert trial.copy_drills > 0 and trial.split_capitals and trial.copy_warmup is not None
     assert trial.pretrain.steps > shipped.pretrain.steps
     assert trial.scaled(0.01).copy_drills == int(trial.copy_drills * 0.01)
+
+
+def test_train_builtin_takes_the_copying_recipe(tmp_path: Path) -> None:
+    result = cli(
+        "train", "builtin", "--recipe", "copying", "--scale", "0.0002", "--no-eval",
+        "--name", "cand", "--models-dir", str(tmp_path), "--threads", "1",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    runs = tmp_path / ".runs" / "cand"
+    assert (runs / "warmup" / "log.jsonl").exists()  # the copying recipe's first stage
+    assert json.loads((tmp_path / "cand" / "llmagentos.json").read_text())["recipe"][
+        "split_capitals"
+    ]
+    bad = CliRunner().invoke(main, ["model", "train", "builtin", "--recipe", "nope"])
+    assert bad.exit_code != 0 and "nope" in bad.output

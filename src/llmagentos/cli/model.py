@@ -97,6 +97,13 @@ def train() -> None:
 @click.option("--name", default="tiny", show_default=True, help="Model name to save as.")
 @click.option("--output", type=click.Path(file_okay=False), help="Save here instead.")
 @click.option("--scale", type=float, default=1.0, help="Scale steps and corpus (quick trials).")
+@click.option(
+    "--recipe",
+    type=click.Choice(["shipped", "copying"]),
+    default="shipped",
+    show_default=True,
+    help="shipped: the model in the package; copying: the candidate (copy warm-up first).",
+)
 @click.option("--threads", type=int, help="CPU threads for torch.")
 @click.option("--no-eval", is_flag=True, help="Skip the held-out evaluation at the end.")
 @click.option("--restart", is_flag=True, help="Ignore checkpoints; start over.")
@@ -105,6 +112,7 @@ def train_builtin_cmd(
     name: str,
     output: str | None,
     scale: float,
+    recipe: str,
     threads: int | None,
     no_eval: bool,
     restart: bool,
@@ -113,13 +121,14 @@ def train_builtin_cmd(
     """Reproduce `builtin:tiny` from scratch: corpus, tokenizer, pretraining, tuning, eval."""
     from llmagentos.learning.builtin import BuiltinRecipe, train_builtin
 
-    recipe = BuiltinRecipe().with_threads(threads)
+    chosen = BuiltinRecipe.copying() if recipe == "copying" else BuiltinRecipe()
+    recipe_ = chosen.with_threads(threads)
     if scale != 1.0:
-        recipe = recipe.scaled(scale)
+        recipe_ = recipe_.scaled(scale)
     with _training("training"):
         result = train_builtin(
             name,
-            recipe=recipe,
+            recipe=recipe_,
             root=models_dir,
             reporter=_reporter(),
             output=Path(output) if output else None,
