@@ -99,6 +99,7 @@ def train() -> None:
 @click.option("--scale", type=float, default=1.0, help="Scale steps and corpus (quick trials).")
 @click.option(
     "--recipe",
+    "recipe_name",
     type=click.Choice(["shipped", "copying"]),
     default="shipped",
     show_default=True,
@@ -112,7 +113,7 @@ def train_builtin_cmd(
     name: str,
     output: str | None,
     scale: float,
-    recipe: str,
+    recipe_name: str,
     threads: int | None,
     no_eval: bool,
     restart: bool,
@@ -121,14 +122,14 @@ def train_builtin_cmd(
     """Reproduce `builtin:tiny` from scratch: corpus, tokenizer, pretraining, tuning, eval."""
     from llmagentos.learning.builtin import BuiltinRecipe, train_builtin
 
-    chosen = BuiltinRecipe.copying() if recipe == "copying" else BuiltinRecipe()
-    recipe_ = chosen.with_threads(threads)
+    recipe = BuiltinRecipe.copying() if recipe_name == "copying" else BuiltinRecipe()
+    recipe = recipe.with_threads(threads)
     if scale != 1.0:
-        recipe_ = recipe_.scaled(scale)
+        recipe = recipe.scaled(scale)
     with _training("training"):
         result = train_builtin(
             name,
-            recipe=recipe_,
+            recipe=recipe,
             root=models_dir,
             reporter=_reporter(),
             output=Path(output) if output else None,

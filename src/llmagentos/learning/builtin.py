@@ -164,7 +164,8 @@ def _render(tok: Any, examples: list[corpus.Example]) -> list[str]:
 def _copy_warmup(
     r: BuiltinRecipe, tc: TrainConfig, tokenizer: Any, runs: Path, rep: Reporter, restart: bool
 ) -> Path:
-    """A fresh model taught to say back made-up spans (see `corpus.drill`); its path."""
+    """A fresh model taught to say back `r.copy_drills` made-up spans under `tc` (the
+    recipe's `copy_warmup`; see `corpus.drill`); its path."""
     from llmagentos.learning.build import build_causal
     from llmagentos.learning.pretrain import save_model
 

@@ -145,12 +145,13 @@ def pretrain_causal(
             "documents must fill at least one block too)",
             documents=len(texts),
         )
-    net = start or build_causal(config, len(tok), tc, pad_id=tok.pad_token_id or 0, eos_id=eos)
+    if start is None:
+        start = build_causal(config, len(tok), tc, pad_id=tok.pad_token_id or 0, eos_id=eos)
+    net = start
     data = ExampleBatches(blocks, tc.batch_size, seed=tc.seed, group_by_length=False)
     evals = ExampleBatches(eval_blocks, tc.batch_size, seed=tc.seed, group_by_length=False)
-    fingerprint = {"model": asdict(config), "data": digest(ids), "vocab": len(tok)}
-    if init is not None:
-        fingerprint = {"init": digest([str(init)]), "data": digest(ids), "vocab": len(tok)}
+    origin = {"model": asdict(config)} if init is None else {"init": digest([str(init)])}
+    fingerprint = {**origin, "data": digest(ids), "vocab": len(tok)}
     result = train(
         net,
         data,

@@ -96,26 +96,25 @@ def generate(n: int, seed: int = 0, split: Split = "train", mixture: str = "v1")
     return [tasks[name][0](rng, split) for name in rng.choices(names, weights, k=n)]
 
 
-def eval_set(seed: int = 0, per_task: int = 40) -> list[Example]:
-    """`per_task` held-out examples of every evaluated task, in task order."""
+def _held_out(names: Iterable[str], label: str, seed: int, per_task: int) -> list[Example]:
+    """`per_task` held-out examples of each task in `names`, one seeded stream per task."""
     out: list[Example] = []
-    for name, (make, _) in TASKS_V2.items():
-        if name in AUXILIARY:
-            continue
-        rng = random.Random(f"eval:{seed}:{name}")
+    for name in names:
+        make = TASKS_V2[name][0]
+        rng = random.Random(f"{label}:{seed}:{name}")
         out.extend(make(rng, "eval") for _ in range(per_task))
     return out
+
+
+def eval_set(seed: int = 0, per_task: int = 40) -> list[Example]:
+    """`per_task` held-out examples of every evaluated task, in task order."""
+    return _held_out((n for n in TASKS_V2 if n not in AUXILIARY), "eval", seed, per_task)
 
 
 def copy_probe_set(seed: int = 0, per_task: int = 40) -> list[Example]:
     """`per_task` held-out copy drills of each kind (`echo`, `echo_long`): a diagnostic of
     the one skill the answers lean on, reported apart from the headline figures."""
-    out: list[Example] = []
-    for name in sorted(AUXILIARY):
-        make = TASKS_V2[name][0]
-        rng = random.Random(f"copy-probe:{seed}:{name}")
-        out.extend(make(rng, "eval") for _ in range(per_task))
-    return out
+    return _held_out(sorted(AUXILIARY), "copy-probe", seed, per_task)
 
 
 def user_prompts(examples: Iterable[Example]) -> set[str]:
