@@ -73,8 +73,9 @@ def test_suspend_holds_the_process_and_resume_lets_it_finish(ws: Workspace) -> N
     assert ws.cli("resume", "1", "--state-dir", ws.state).stdout.strip() == "resumed"
     again = ws.cli("resume", "1", "--state-dir", ws.state)
     if "already ended" not in again.stdout:  # (on a slow machine the loop may be done)
-        assert again.returncode == 1
-        assert "not suspended" in again.stderr and "process 1 is " in again.stderr
+        said = f"rc={again.returncode} out={again.stdout!r} err={again.stderr!r}"
+        assert again.returncode == 1, said
+        assert "not suspended" in again.stderr and "process 1 is " in again.stderr, said
 
     code, out, _ = finish(run)
     assert code == 0, out
@@ -117,6 +118,34 @@ def test_ctrl_c_stops_the_kernel_cleanly(ws: Workspace) -> None:
     assert "stopped; unfinished processes resume" in err and "Traceback" not in err
     assert ws.state_of(1) in ("running", "waiting", "ready")
     assert "kernel not running" in ws.cli("ps", "--state-dir", ws.state).stdout
+
+
+def test_a_kernel_that_does_not_answer_in_time_is_an_error_and_the_command_stays_queued(
+    ws: Workspace,
+) -> None:
+    from llmagentos.storage.lock import StateLock
+
+    run = start_loop(ws, steps=400)
+    run.send_signal(signal.SIGTERM)
+    assert finish(run)[0] == 143
+    # Something holds the state directory's lock (as a kernel would) and never answers.
+    lock = StateLock(ws.root / ws.state)
+    lock.acquire()
+    try:
+        out = ws.cli("kill", "1", "--wait", "0.3", "--state-dir", ws.state)
+    finally:
+        lock.release()
+    assert out.returncode == 1, out.stdout
+    assert "has not answered in 0.3s" in out.stderr and "stays queued" in out.stderr
+    assert ws.state_of(1) in ("running", "waiting", "ready")
+    bad = ws.cli("kill", "1", "--wait", "-1", "--state-dir", ws.state)
+    assert bad.returncode == 2 and "--wait" in bad.stderr
+
+    # The next kernel applies the queued kill.
+    out = ws.cli("run", "progs.py:markup", "--state-dir", ws.state, "--quiet")
+    assert out.returncode in (0, 1), out.stdout + out.stderr
+    row = ws.ps("-a")[1]
+    assert row["state"] == "killed" and row["error"] == "killed by operator"
 
 
 def test_control_without_a_kernel_edits_the_table_and_says_so(ws: Workspace) -> None:

@@ -177,9 +177,18 @@ def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _control(command: str, pid: int, state_dir: str) -> None:
+WAIT_OPTION = click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for a running kernel's answer (the command stays queued after).",
+)
+
+
+def _control(command: str, pid: int, state_dir: str, wait_s: float) -> None:
     try:
-        outcome = _state(state_dir).control(command, pid)
+        outcome = _state(state_dir).control(command, pid, wait_s=wait_s)
     except LLMAgentOSError as exc:
         raise click.ClickException(exc.message) from None
     # The running kernel answers a refused command with "error: ..." (e.g. resuming a
@@ -192,25 +201,28 @@ def _control(command: str, pid: int, state_dir: str) -> None:
 @main.command()
 @click.argument("pid", type=int)
 @click.option("--state-dir", default=".llmagentos", help=STATE_HELP)
-def kill(pid: int, state_dir: str) -> None:
+@WAIT_OPTION
+def kill(pid: int, state_dir: str, wait: float) -> None:
     """End process PID."""
-    _control("kill", pid, state_dir)
+    _control("kill", pid, state_dir, wait)
 
 
 @main.command()
 @click.argument("pid", type=int)
 @click.option("--state-dir", default=".llmagentos", help=STATE_HELP)
-def suspend(pid: int, state_dir: str) -> None:
+@WAIT_OPTION
+def suspend(pid: int, state_dir: str, wait: float) -> None:
     """Hold process PID at its next system call."""
-    _control("suspend", pid, state_dir)
+    _control("suspend", pid, state_dir, wait)
 
 
 @main.command()
 @click.argument("pid", type=int)
 @click.option("--state-dir", default=".llmagentos", help=STATE_HELP)
-def resume(pid: int, state_dir: str) -> None:
+@WAIT_OPTION
+def resume(pid: int, state_dir: str, wait: float) -> None:
     """Let a suspended process go on."""
-    _control("resume", pid, state_dir)
+    _control("resume", pid, state_dir, wait)
 
 
 @main.command()

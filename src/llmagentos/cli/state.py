@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from llmagentos.errors import InvalidArgument, NotFound, UnknownProcess
+from llmagentos.errors import InvalidArgument, NotFound, SyscallTimeout, UnknownProcess
 from llmagentos.kernel.config import KernelConfig
 from llmagentos.kernel.process import ProcessState
 from llmagentos.storage.lock import StateLock
@@ -49,8 +49,12 @@ class StateDir:
             raise UnknownProcess(f"no process with pid {pid}")
         return _with_usage(dict(row))
 
-    def control(self, command: str, pid: int, wait_s: float = 10.0) -> str:
-        """Ask the running kernel to kill/suspend/resume; edit the table if none runs."""
+    def control(self, command: str, pid: int, wait_s: float = 30.0) -> str:
+        """Ask the running kernel to kill/suspend/resume; edit the table if none runs.
+
+        Raises `SyscallTimeout` when a running kernel has not answered within `wait_s`:
+        the command stays queued and the kernel applies it when it gets to it.
+        """
         proc = self.process(pid)
         if proc["state"] in TERMINAL:
             return f"process {pid} already ended ({proc['state']})"
@@ -70,7 +74,10 @@ class StateDir:
             if row and row["done"]:
                 return str(row["outcome"])
             time.sleep(0.05)
-        return f"sent {command} to the kernel; it has not answered yet"
+        raise SyscallTimeout(
+            f"sent {command} of process {pid} to the kernel, which has not answered in "
+            f"{wait_s:g}s; it stays queued and is applied when the kernel gets to it"
+        )
 
     def _offline_control(self, command: str, pid: int) -> str:
         new = {"kill": "killed", "suspend": "suspended", "resume": "ready"}.get(command)
