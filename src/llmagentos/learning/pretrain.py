@@ -145,9 +145,11 @@ def pretrain_causal(
             "documents must fill at least one block too)",
             documents=len(texts),
         )
-    if start is None:
-        start = build_causal(config, len(tok), tc, pad_id=tok.pad_token_id or 0, eos_id=eos)
-    net = start
+    net = (
+        start
+        if start is not None
+        else build_causal(config, len(tok), tc, pad_id=tok.pad_token_id or 0, eos_id=eos)
+    )
     data = ExampleBatches(blocks, tc.batch_size, seed=tc.seed, group_by_length=False)
     evals = ExampleBatches(eval_blocks, tc.batch_size, seed=tc.seed, group_by_length=False)
     origin = {"model": asdict(config)} if init is None else {"init": digest([str(init)])}
