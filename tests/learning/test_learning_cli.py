@@ -155,6 +155,8 @@ def test_the_copying_recipe_adds_drills_and_scales_them() -> None:
     assert trial.copy_drills > 0 and trial.split_capitals and trial.copy_warmup is not None
     assert trial.pretrain.steps > shipped.pretrain.steps
     assert trial.scaled(0.01).copy_drills == int(trial.copy_drills * 0.01)
+    assert shipped.polish is None and trial.polish is not None  # the wide-phrasing stage
+    assert trial.scaled(0.1).polish_examples == int(trial.polish_examples * 0.1)
 
 
 def test_train_builtin_takes_the_copying_recipe(tmp_path: Path) -> None:
@@ -165,6 +167,8 @@ def test_train_builtin_takes_the_copying_recipe(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     runs = tmp_path / ".runs" / "cand"
     assert (runs / "warmup" / "log.jsonl").exists()  # the copying recipe's first stage
+    assert (runs / "polish" / "log.jsonl").exists()  # ...and its last
+    assert (runs / "refine-out" / "model.safetensors").exists()
     assert json.loads((tmp_path / "cand" / "llmagentos.json").read_text())["recipe"][
         "split_capitals"
     ]

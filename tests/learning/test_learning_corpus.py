@@ -158,3 +158,83 @@ def test_the_third_mixture_has_larger_mazes_and_the_first_does_not() -> None:
 
     assert max(sizes(corpus.generate(2000, seed=0))) == 9
     assert max(sizes(corpus.generate(2000, seed=0, mixture="v3"))) > 9
+
+
+def _pools_with_extras() -> list[pools.Pool]:
+    from llmagentos.learning.corpus import apps, classify, maze, passages, tooltasks
+
+    found = [
+        v
+        for m in (tooltasks, apps, maze, passages)
+        for v in vars(m).values()
+        if isinstance(v, pools.Pool)
+    ]
+    found += [a.questions for _, attributes in passages.ENTITIES.values() for a in attributes]
+    found += list(classify._FRAMES.values())
+    return [p for p in found if p.extra]
+
+
+def _words(frame: str) -> list[str]:
+    import re
+
+    return re.findall(r"\{\w+\}|[a-z']+", frame.lower())
+
+
+def _trigrams(frame: str) -> set[tuple[str, ...]]:
+    words = _words(frame)
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+_FUNCTION_WORDS = set(
+    pools.shared(
+        "a|an|the|to|of|in|on|for|me|my|i|it|is|at|and|or|be|do|does|what|which|how|can|could"
+        "|will|would|please|that|this|any|now|about|with|you|your"
+    )
+)
+
+
+def test_wide_phrasings_do_not_paraphrase_the_held_out_frames() -> None:
+    # The extra phrasings widen training; they must not teach the held-out frames: no run
+    # of three words in common (slots counted), and none of the words a held-out frame
+    # brings that its pool's training frames lack ("staff", "headquarters", "forecast"...).
+    extras = _pools_with_extras()
+    assert len(extras) >= 27
+    for pool in extras:
+        held = set().union(*(_trigrams(f) for f in pool.held_out))
+        trained = {w for f in pool.train for w in _words(f)}
+        new = {w for f in pool.held_out for w in _words(f)} - trained - _FUNCTION_WORDS
+        for frame in pool.extra:
+            assert frame not in pool.train and frame not in pool.held_out
+            assert not _trigrams(frame) & held, (frame, _trigrams(frame) & held)
+            assert not set(_words(frame)) & new, (frame, set(_words(frame)) & new)
+
+
+def test_the_wide_split_adds_phrasings_only_where_asked() -> None:
+    import random
+
+    pool = pools.Pool(("a",), ("b",), ("c",))
+    rng = random.Random(0)
+    assert {pool.pick(rng, "train") for _ in range(50)} == {"a"}
+    assert {pool.pick(rng, "wide") for _ in range(50)} == {"a", "c"}
+    assert {pool.pick(rng, "eval") for _ in range(50)} == {"b"}
+
+
+def test_fourth_mixture_is_wide_tool_heavy_and_keeps_eval_prompts_out() -> None:
+    v4 = corpus.generate(4000, seed=0, mixture="v4")
+    v2 = corpus.generate(4000, seed=0, mixture="v2")
+    extras = {f for p in _pools_with_extras() for f in p.extra}
+    starts = {f.split("{")[0] for f in extras if not f.startswith("{") and len(f.split("{")[0]) > 8}
+    users = [m["content"] for e in v4 for m in e.messages if m["role"] == "user"]
+    assert any(u.startswith(tuple(starts)) for u in users)  # the extra phrasings are drawn
+    assert not corpus.user_prompts(corpus.eval_set(0, 30)) & corpus.user_prompts(v4)
+    tools = {"calculator", "weather", "memory"}
+
+    def share(examples: list[corpus.Example]) -> float:
+        return sum(e.task in tools for e in examples) / len(examples)
+
+    assert share(v4) > share(v2)
+    for example in v4[:800]:  # every turn is still one the ReAct parser reads
+        for _, message, target in example.turns():
+            if target.tool is not None:
+                parsed = parse_model_output(message["content"])
+                assert [c.name for c in parsed.tool_calls] == [target.tool]

@@ -4,10 +4,12 @@ instruction tuning → held-out evaluation.
 Instruction tuning runs in two stages: the first on the general mixture (`v1`: every task's
 format), the second, `refine`, on a larger draw of the `v2` mixture — the same tasks plus
 the bundled apps' own prompts (desk, recommender, translator) and a longer copy drill —
-starting from the first's weights. `train_builtin()` is what `llmagentos model train
-builtin` runs. Every stage checkpoints
-under the models directory's `.runs/<name>/`, so an interrupted run picks up where it
-stopped; the same recipe and seed give the same model.
+starting from the first's weights. A recipe may add a last stage, `polish`, on the `v4`
+mixture: the tool tasks again, asked in more ways than the first mixtures use (the
+"wide" split of `corpus.pools`). `train_builtin()` is what `llmagentos model train
+builtin` runs. Every stage checkpoints under the models directory's `.runs/<name>/`, so
+an interrupted run picks up where it stopped; the same recipe and seed give the same
+model.
 """
 
 from __future__ import annotations
@@ -82,6 +84,10 @@ class BuiltinRecipe:
     refine2_examples: int = 64_000
     refine2: TrainConfig | None = None
     """A third stage (on the `v3` mixture: long spans to copy, larger mazes); `None` skips it."""
+    polish_examples: int = 16_000
+    polish: TrainConfig | None = None
+    """A last stage (on the `v4` mixture: tool calls asked in more ways, answers from
+    passages, almost no copy drill); `None` skips it."""
     eval_per_task: int = 40
 
     @classmethod
@@ -109,6 +115,15 @@ class BuiltinRecipe:
             copy_drills=64_000,
             copy_warmup=warmup,
             pretrain=base.pretrain.replace(steps=4000, warmup_steps=200, eval_every=1000),
+            polish=TrainConfig(
+                steps=1000,
+                batch_size=16,
+                seq_len=512,
+                lr=4e-4,
+                warmup_steps=20,
+                eval_every=500,
+                checkpoint_every=100,
+            ),
         )
 
     def with_threads(self, threads: int | None) -> BuiltinRecipe:
@@ -118,6 +133,7 @@ class BuiltinRecipe:
             sft=self.sft.replace(threads=threads),
             refine=self.refine.replace(threads=threads) if self.refine else None,
             refine2=self.refine2.replace(threads=threads) if self.refine2 else None,
+            polish=self.polish.replace(threads=threads) if self.polish else None,
             copy_warmup=self.copy_warmup.replace(threads=threads) if self.copy_warmup else None,
         )
 
@@ -143,6 +159,8 @@ class BuiltinRecipe:
             refine=steps(self.refine) if self.refine else None,
             refine2_examples=max(200, int(self.refine2_examples * factor)),
             refine2=steps(self.refine2) if self.refine2 else None,
+            polish_examples=max(200, int(self.polish_examples * factor)),
+            polish=steps(self.polish) if self.polish else None,
             copy_warmup=steps(self.copy_warmup) if self.copy_warmup else None,
         )
 
@@ -237,6 +255,7 @@ def train_builtin(
     stages = [
         (r.refine, r.refine_examples, "v2", "refine"),
         (r.refine2, r.refine2_examples, "v3", "refine2"),
+        (r.polish, r.polish_examples, "v4", "polish"),
     ]
     stages = [s for s in stages if s[0] is not None]
     for i, (tc, count, mixture, stage) in enumerate(stages):

@@ -82,14 +82,32 @@ TASKS_V3: dict[str, tuple[Generator, float]] = {
     "echo_long": (echo_long_task, 8),
 }
 """The third mixture (`v3`): v2 weighted toward long spans to copy, and mazes up to 13 x 13."""
-MIXTURES = {"v1": TASKS, "v2": TASKS_V2, "v3": TASKS_V3}
+TASKS_V4: dict[str, tuple[Generator, float]] = {
+    **TASKS_V2,
+    "calculator": (calculator_task, 16),
+    "weather": (weather_task, 14),
+    "memory": (memory_task, 16),
+    "message": (message_task, 12),
+    "report": (report_task, 6),
+    "maze": (maze_task, 12),
+    "retrieval": (retrieval_task, 12),
+    "qa": (qa_task, 18),
+}
+"""The fourth mixture (`v4`): v2 weighted toward tool calls and answers from passages, drawn
+from the "wide" split (more phrasings of each request, see `pools`): a last tuning stage
+for a model that copies well but has learned too few ways of being asked."""
+MIXTURES = {"v1": TASKS, "v2": TASKS_V2, "v3": TASKS_V3, "v4": TASKS_V4}
+WIDE = frozenset({"v4"})
+"""Mixtures whose training draws come from the "wide" split."""
 AUXILIARY = frozenset({"echo", "echo_long"})
 """Tasks trained on but not evaluated (they would flatter the figures)."""
 
 
 def generate(n: int, seed: int = 0, split: Split = "train", mixture: str = "v1") -> list[Example]:
     """`n` examples drawn from a task mixture; the same arguments give the same list."""
-    tasks = MIXTURES[mixture]
+    tasks = {k: v for k, v in MIXTURES[mixture].items() if v[1] > 0}
+    if split == "train" and mixture in WIDE:
+        split = "wide"
     rng = random.Random(f"corpus:{seed}:{split}" + ("" if mixture == "v1" else f":{mixture}"))
     names = list(tasks)
     weights = [tasks[name][1] for name in names]
@@ -153,6 +171,7 @@ __all__ = [
     "TASKS",
     "TASKS_V2",
     "TASKS_V3",
+    "TASKS_V4",
     "Example",
     "Target",
     "copy_probe_set",

@@ -127,6 +127,8 @@ _ORDER_ASKS = _pool(
     "|Can you check order {id} for me?|When will order {id} arrive?|Any news on my order {id}?"
     "|I am still waiting for order {id}.",
     1,
+    extra="Order {id} has not arrived.|Can you track order {id}?|Where is order {id} now?"
+    "|Is order {id} delayed?|What is going on with order {id}?|My order {id} is late.",
 )
 
 

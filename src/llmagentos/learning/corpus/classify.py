@@ -81,6 +81,9 @@ _FRAMES = {
         "|Sentiment of this text, positive, negative or neutral: {text}"
         "|Is this review positive, negative or neutral? {text}",
         1,
+        "Review: {text}\nIs the tone negative, neutral or positive?"
+        "|Rate the feeling of this review (negative, positive, neutral): {text}"
+        "|How does the reviewer feel: positive, neutral or negative? {text}",
     ),
     "intent": _pool(
         "Classify the intent of this message as order_status, refund, cancel_order, complaint"
@@ -90,6 +93,12 @@ _FRAMES = {
         "|Intent of this customer message (order_status, refund, cancel_order, complaint or"
         " greeting): {text}",
         1,
+        "Label the message with one intent (greeting, complaint, refund, order_status,"
+        " cancel_order): {text}"
+        "|Message: {text}\nWhat does the sender want: refund, greeting, cancel_order,"
+        " order_status or complaint?"
+        "|Sort this message into refund, complaint, greeting, order_status or cancel_order:"
+        " {text}",
     ),
 }
 
@@ -156,7 +165,7 @@ _DESK_SYSTEM = "You are a helpful customer service assistant."
 
 def desk_task(rng: random.Random, split: Split) -> Example:
     """A customer's message in a plain chat: the desk's canned, intent-specific reply."""
-    if split == "train" and rng.random() < 0.15:  # fixed lines: nothing to hold out
+    if split != "eval" and rng.random() < 0.15:  # fixed lines: nothing to hold out
         user, reply = rng.choice(_SMALL_TALK)
     else:
         text, label = labelled_text(rng, split, "intent")

@@ -20,6 +20,8 @@ _FRAMES = _pool(
     "|{state} What is your next move?|{state} Move toward the goal."
     "|{state} Which move should you take?",
     1,
+    "{state} Pick a direction.|{state} Where do you go next?|{state} Choose one of the open moves."
+    "|{state} Your move?|{state} Step toward the goal: which direction?",
 )
 
 

@@ -26,9 +26,12 @@ class Attribute:
     questions: Pool
 
 
-def _attr(fact: str, value: Callable[[random.Random], str], *questions: str) -> Attribute:
-    """An attribute whose last question frame is held out for evaluation."""
-    return Attribute(fact, value, Pool(questions[:-1], questions[-1:]))
+def _attr(
+    fact: str, value: Callable[[random.Random], str], *questions: str, extra: str = ""
+) -> Attribute:
+    """An attribute whose last question frame is held out for evaluation; `extra` are
+    `|`-separated questions of the "wide" split."""
+    return Attribute(fact, value, Pool(questions[:-1], questions[-1:], pools.shared(extra)))
 
 
 def _choice(items: tuple[str, ...]) -> Callable[[random.Random], str]:
@@ -53,6 +56,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "When does {e} open?",
                 "What time does {e} open?",
                 "At what time does {e} open?",
+                extra="Opening hours of {e}?|How early can you get into {e}?",
             ),
             _attr(
                 "{e} closes at {v}.",
@@ -60,6 +64,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "When does {e} close?",
                 "What time does {e} close?",
                 "At what time does {e} close?",
+                extra="Closing time of {e}?|How late can you stay at {e}?",
             ),
             _attr(
                 "{e} is on {v}.",
@@ -67,6 +72,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "Where is {e}?",
                 "What street is {e} on?",
                 "On which street is {e}?",
+                extra="What is the address of {e}?|Where can I find {e}?",
             ),
             _attr(
                 "{e} is run by {v}.",
@@ -74,6 +80,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "Who runs {e}?",
                 "Who is in charge of {e}?",
                 "Who manages {e}?",
+                extra="Who leads {e}?|Who is the boss of {e}?",
             ),
         ],
     ),
@@ -86,6 +93,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "How much does the {e} cost?",
                 "What is the price of the {e}?",
                 "What does the {e} cost?",
+                extra="How expensive is the {e}?|Price of the {e}?",
             ),
             _attr(
                 "The {e} comes in {v}.",
@@ -93,6 +101,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "What color is the {e}?",
                 "Which color does the {e} come in?",
                 "In what color is the {e} sold?",
+                extra="The {e} is what color?|Which shade does the {e} come in?",
             ),
             _attr(
                 "The {e} has a {v} warranty.",
@@ -100,6 +109,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "How long is the warranty on the {e}?",
                 "What warranty does the {e} have?",
                 "How many years of warranty come with the {e}?",
+                extra="Is the {e} under warranty, and for how long?|Warranty on the {e}?",
             ),
             _attr(
                 "The {e} weighs {v}.",
@@ -107,6 +117,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "How heavy is the {e}?",
                 "What does the {e} weigh?",
                 "What is the weight of the {e}?",
+                extra="How much does the {e} weigh?|Is the {e} heavy? How heavy?",
             ),
         ],
     ),
@@ -119,6 +130,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "What does {e} do for a living?",
                 "What is {e}'s job?",
                 "What job does {e} have?",
+                extra="What is {e}'s line of work?|What work does {e} do?",
             ),
             _attr(
                 "{e} lives in {v}.",
@@ -126,6 +138,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "Where does {e} live?",
                 "Which city does {e} live in?",
                 "In which city does {e} live now?",
+                extra="Where is {e}'s home?|What city is {e} living in?",
             ),
             _attr(
                 "{e} was born in {v}.",
@@ -133,6 +146,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "When was {e} born?",
                 "In what year was {e} born?",
                 "What is {e}'s year of birth?",
+                extra="Which year was {e} born in?|Born in which year, {e}?",
             ),
             _attr(
                 "{e}'s favorite food is {v}.",
@@ -140,6 +154,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "What is {e}'s favorite food?",
                 "Which food does {e} like most?",
                 "What food does {e} love most?",
+                extra="What does {e} like to eat best?|Name {e}'s favorite dish.",
             ),
         ],
     ),
@@ -152,6 +167,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "When was {e} founded?",
                 "In what year was {e} founded?",
                 "What year was {e} started?",
+                extra="When did {e} begin?|Since what year has {e} existed?",
             ),
             _attr(
                 "{e} is based in {v}.",
@@ -159,6 +175,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "Where is {e} based?",
                 "Which city is {e} based in?",
                 "Where are the headquarters of {e}?",
+                extra="Where is {e} located?|In which city does {e} have its office?",
             ),
             _attr(
                 "{e} makes {v}.",
@@ -166,6 +183,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "What does {e} make?",
                 "What products does {e} make?",
                 "What does {e} produce?",
+                extra="Which goods does {e} sell?|What goods come from {e}?",
             ),
             _attr(
                 "{e} has {v} employees.",
@@ -173,6 +191,7 @@ ENTITIES: dict[str, tuple[Names, list[Attribute]]] = {
                 "How many employees does {e} have?",
                 "How many people work at {e}?",
                 "What is the number of staff at {e}?",
+                extra="How big is the team at {e}?|How many workers does {e} have?",
             ),
         ],
     ),
@@ -183,6 +202,8 @@ _QA_FRAMES = _pool(
     "|Passage: {p}\nQ: {q}|Here is a passage. {p}\nAnswer this: {q}"
     "|Use this information: {p}\nWhat is the answer to: {q}",
     2,
+    "Text: {p}\nQuestion: {q}|Facts: {p}\nQ: {q}|Notes: {p}\nQuery: {q}"
+    "|{p}\nFrom the text: {q}|Read the following. {p}\n{q}",
 )
 
 

@@ -7,6 +7,11 @@ filling a tool argument needs. A name belongs to the held-out split when its has
 (one in eight); training never draws a held-out name and evaluation draws nothing else.
 Question frames are split the same way by hand (`Pool`): held-out frames reuse the
 training vocabulary in new sentences.
+
+A third split, "wide", is the training split with more phrasings (`Pool.extra`): more
+ways to ask for each tool, so a small model learns to pick the tool from what is asked
+rather than from a handful of sentences. Only the `v4` mixture draws it, so the earlier
+mixtures give exactly the conversations they always gave.
 """
 
 from __future__ import annotations
@@ -17,24 +22,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-Split = Literal["train", "eval"]
+Split = Literal["train", "wide", "eval"]
 
 
 @dataclass(frozen=True, slots=True)
 class Pool:
-    """Strings for one slot: `train` ones for the corpus, `held_out` ones for evaluation."""
+    """Strings for one slot: `train` ones for the corpus, `held_out` ones for evaluation,
+    and `extra` ones that only the "wide" split adds to the training ones."""
 
     train: tuple[str, ...]
     held_out: tuple[str, ...]
+    extra: tuple[str, ...] = ()
 
     def pick(self, rng: random.Random, split: Split) -> str:
-        return rng.choice(self.train if split == "train" else self.held_out)
+        if split == "eval":
+            return rng.choice(self.held_out)
+        return rng.choice(self.train + self.extra if split == "wide" else self.train)
 
 
-def _pool(words: str, held_out: int) -> Pool:
-    """A pool from a `|`-separated list whose last `held_out` entries are held out."""
-    items = tuple(w.strip() for w in words.split("|") if w.strip())
-    return Pool(items[:-held_out], items[-held_out:])
+def _pool(words: str, held_out: int, extra: str = "") -> Pool:
+    """A pool from a `|`-separated list whose last `held_out` entries are held out, plus
+    the `|`-separated `extra` phrasings of the "wide" split."""
+    items = shared(words)
+    return Pool(items[:-held_out], items[-held_out:], shared(extra))
 
 
 def shared(words: str) -> tuple[str, ...]:

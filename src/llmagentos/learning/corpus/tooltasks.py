@@ -22,8 +22,8 @@ from llmagentos.learning.corpus.tools import offer, system_prompt
 from llmagentos.tools.builtin import evaluate
 
 
-def _frames(text: str, held_out: int = 2) -> Pool:
-    return _pool(text, held_out)
+def _frames(text: str, held_out: int = 2, extra: str = "") -> Pool:
+    return _pool(text, held_out, extra)
 
 
 def tool_conversation(
@@ -78,11 +78,16 @@ _CALC_FRAMES = _frames(
     "What is {x}?|Compute {x}.|Calculate {x}.|How much is {x}?|Use the calculator to find {x}."
     "|Please compute {x}.|What do you get for {x}?|Find {x}."
     "|Could you work out {x} for me?|I need to know {x}, please.",
+    extra="Tell me {x}.|Quick maths: {x}?|Determine {x}.|What's {x}?|Help me calculate {x}."
+    "|Solve {x}.|Can you compute {x}?|What does {x} come to?|{x} is how much?"
+    "|Run the numbers: {x}.",
 )
 _EXPR_FRAMES = _frames(
     "Compute {label} as `{expr}`.|Calculate `{expr}`.|What is {expr}?|Evaluate {expr}."
     "|Work out {label}: `{expr}`."
     "|Find {label} by evaluating `{expr}`.|Give me the value of {expr}.",
+    extra="Work out `{expr}`.|Compute `{expr}` for {label}.|{label} is `{expr}`; what is it?"
+    "|Evaluate `{expr}` please.|Solve `{expr}`.|Run `{expr}` through the calculator.",
 )
 _LABELS = pools.shared(
     "the total cost|the area of the room|the monthly rent|the number of seats|the average score"
@@ -124,6 +129,10 @@ _ORDER_FRAMES = _frames(
     "Where is my order {id}?|What is the status of order {id}?|Can you check order {id} for me?"
     "|Has order {id} shipped yet?|Order {id}: where is it?|Please track order {id}."
     "|Any news on my package {id}?|I am waiting for order {id}, where is it now?",
+    extra="Track order {id}.|What happened to order {id}?|Is order {id} on its way?"
+    "|Status of order {id}, please.|Look into order {id} for me.|Did order {id} ship?"
+    "|When does order {id} arrive?|My order {id} has not come yet.|Check on order {id}."
+    "|Find order {id} and say where it is.",
 )
 
 
@@ -142,6 +151,11 @@ _WEATHER_FRAMES = _frames(
     "|What's the weather like in {city} right now?|What is the forecast for {city}?"
     "|Do I need an umbrella in {city} today?|Weather in {city}, please."
     "|Tell me the weather forecast for {city}.|Will I need an umbrella in {city}?",
+    extra="How is the weather in {city}?|Is it sunny in {city}?|What's it like outside in {city}?"
+    "|Check the weather in {city}.|Any rain expected in {city} today?"
+    "|Is it cold in {city} at the moment?|Get me the current weather for {city}."
+    "|I'm heading to {city}; what's the weather there?|Could you look at the weather in {city}?"
+    "|What temperature is it in {city}?|{city} weather?|Is it windy in {city}?",
 )
 
 
@@ -159,6 +173,12 @@ _MEMORY_FRAMES = _frames(
     "What did I note about {topic}?|Search your memory for {topic}."
     "|Do you remember anything about {topic}?|What do my notes say about {topic}?"
     "|Look up my notes on {topic}.|Check your memory: what about {topic}?",
+    extra="Find my note about {topic}.|What have I saved about {topic}?"
+    "|Search the notes for {topic}.|Recall what I told you about {topic}."
+    "|Any notes about {topic}?|What was written down about {topic}?"
+    "|Show what we stored on {topic}.|I wrote something about {topic}; what was it?"
+    "|Remind me what I noted on {topic}.|Is there anything in memory on {topic}?"
+    "|Retrieve my memo on {topic}.|What do we know about {topic} from my notes?",
 )
 _NOTES = (
     "{topic}: moved to {day} at {time}.",
@@ -197,6 +217,10 @@ _MESSAGE_FRAMES = _frames(
     "Tell {name} that {msg}.|Send {name} a message saying {msg}.|Message {name}: {msg}."
     "|Let {name} know that {msg}.|Notify {name}: {msg}."
     "|Please let {name} know that {msg}.|Could you notify {name} that {msg}?",
+    extra="Drop {name} a note: {msg}.|Write to {name}: {msg}.|Ping {name} and say {msg}."
+    "|Send a message to {name}: {msg}.|Can you say to {name}: {msg}?"
+    "|Inform {name}: {msg}.|Pass this on to {name}: {msg}.|Text {name}: {msg}."
+    "|Message for {name}: {msg}.|I need {name} to hear this: {msg}.",
 )
 _MESSAGES = (
     "the meeting moved to {day}",
@@ -230,6 +254,8 @@ _REPORT_FRAMES = _frames(
     '|Post the report "{title}": {body}'
     '|Please post a report titled "{title}" with the text: {body}',
     1,
+    extra='Create a report called "{title}" saying: {body}|New report "{title}": {body}'
+    '|Publish this as "{title}": {body}|File a report named "{title}". Text: {body}',
 )
 _TITLES = pools.shared(
     "Weekly results|Sales update|Team news|Incident summary|Launch plan|Budget review|Q3 notes"
