@@ -215,7 +215,10 @@ def test_the_wide_split_adds_phrasings_only_where_asked() -> None:
     pool = pools.Pool(("a",), ("b",), ("c",))
     rng = random.Random(0)
     assert {pool.pick(rng, "train") for _ in range(50)} == {"a"}
-    assert {pool.pick(rng, "wide") for _ in range(50)} == {"a", "c"}
+    wide = {pool.pick(rng, "wide") for _ in range(200)}
+    assert {w[-1] for w in wide} == {"a", "c"}  # the extra phrasing is drawn too...
+    assert wide - {"a", "c"} <= {o + f for o in pools.OPENERS for f in "ac"}  # ...some
+    assert len(wide) > 2  # after an opening
     assert {pool.pick(rng, "eval") for _ in range(50)} == {"b"}
 
 

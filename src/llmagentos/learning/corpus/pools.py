@@ -8,10 +8,11 @@ filling a tool argument needs. A name belongs to the held-out split when its has
 Question frames are split the same way by hand (`Pool`): held-out frames reuse the
 training vocabulary in new sentences.
 
-A third split, "wide", is the training split with more phrasings (`Pool.extra`): more
-ways to ask for each tool, so a small model learns to pick the tool from what is asked
-rather than from a handful of sentences. Only the `v4` mixture draws it, so the earlier
-mixtures give exactly the conversations they always gave.
+A third split, "wide", is the training split with more phrasings (`Pool.extra`), some
+after an opening like "Hi! ": more ways to ask for each tool, so a small model learns to
+pick the tool from what is asked rather than from a handful of sentences. Only the `v4`
+mixture draws it, so the earlier mixtures give exactly the conversations they always
+gave.
 """
 
 from __future__ import annotations
@@ -37,7 +38,27 @@ class Pool:
     def pick(self, rng: random.Random, split: Split) -> str:
         if split == "eval":
             return rng.choice(self.held_out)
-        return rng.choice(self.train + self.extra if split == "wide" else self.train)
+        if split != "wide" or not self.extra:
+            return rng.choice(self.train)
+        frame = rng.choice(self.train + self.extra)
+        # an opening word or two, now and then, so that the first word of a request does
+        # not decide the task on its own
+        return rng.choice(OPENERS) + frame if rng.random() < 0.25 else frame
+
+
+OPENERS = (
+    "Hi! ",
+    "Hello. ",
+    "Hey, ",
+    "Good morning! ",
+    "Quick question: ",
+    "Sorry to bother you. ",
+    "One more thing: ",
+    "Hi there, ",
+    "OK. ",
+    "Thanks for earlier. ",
+)
+"""Openings the "wide" split puts before some requests."""
 
 
 def _pool(words: str, held_out: int, extra: str = "") -> Pool:
