@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from llmagentos.cli.main import main
+from llmagentos.models import shipped_dir
 
 pytest.importorskip("transformers")
 
@@ -150,23 +151,27 @@ def test_the_builtin_recipe_end_to_end_on_a_toy_scale(tmp_path: Path) -> None:
 def test_the_copying_recipe_adds_drills_and_scales_them() -> None:
     from llmagentos.learning.builtin import BuiltinRecipe
 
-    shipped, trial = BuiltinRecipe(), BuiltinRecipe.copying()
-    assert (shipped.copy_drills, shipped.split_capitals) == (0, False)  # reproduces tiny
-    assert trial.copy_drills > 0 and trial.split_capitals and trial.copy_warmup is not None
-    assert trial.pretrain.steps > shipped.pretrain.steps
-    assert trial.scaled(0.01).copy_drills == int(trial.copy_drills * 0.01)
-    assert shipped.polish is None and trial.polish is not None  # the wide-phrasing stage
-    assert trial.scaled(0.1).polish_examples == int(trial.polish_examples * 0.1)
+    plain, shipped = BuiltinRecipe(), BuiltinRecipe.copying()
+    assert (plain.copy_drills, plain.split_capitals) == (0, False)  # the first model's
+    assert shipped.copy_drills > 0 and shipped.split_capitals and shipped.copy_warmup
+    assert shipped.pretrain.steps > plain.pretrain.steps
+    assert shipped.scaled(0.01).copy_drills == int(shipped.copy_drills * 0.01)
+    assert plain.polish is None and shipped.polish is not None  # the wide-phrasing stage
+    assert shipped.scaled(0.1).polish_examples == int(shipped.polish_examples * 0.1)
+    tiny = shipped_dir("tiny")
+    assert tiny is not None
+    manifest = json.loads((tiny / "llmagentos.json").read_text())
+    assert manifest["recipe"]["split_capitals"] and manifest["recipe"]["polish"]  # it is tiny's
 
 
-def test_train_builtin_takes_the_copying_recipe(tmp_path: Path) -> None:
+def test_train_builtin_runs_the_copying_recipe_by_default(tmp_path: Path) -> None:
     result = cli(
-        "train", "builtin", "--recipe", "copying", "--scale", "0.0002", "--no-eval",
+        "train", "builtin", "--scale", "0.0002", "--no-eval",
         "--name", "cand", "--models-dir", str(tmp_path), "--threads", "1",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     runs = tmp_path / ".runs" / "cand"
-    assert (runs / "warmup" / "log.jsonl").exists()  # the copying recipe's first stage
+    assert (runs / "warmup" / "log.jsonl").exists()  # the default (copying) recipe's first
     assert (runs / "polish" / "log.jsonl").exists()  # ...and its last
     assert (runs / "refine-out" / "model.safetensors").exists()
     assert json.loads((tmp_path / "cand" / "llmagentos.json").read_text())["recipe"][
