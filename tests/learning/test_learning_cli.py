@@ -124,6 +124,8 @@ def test_the_builtin_recipe_end_to_end_on_a_toy_scale(tmp_path: Path) -> None:
         refine_examples=200,
         refine2=tc,
         refine2_examples=200,
+        polish=tc,
+        polish_examples=200,
         eval_per_task=1,
         model=CausalConfig(hidden_size=32, layers=1, heads=2),
         split_capitals=True,
@@ -137,6 +139,13 @@ def test_the_builtin_recipe_end_to_end_on_a_toy_scale(tmp_path: Path) -> None:
     runs = done.path.parent / ".runs" / "toy"
     assert (runs / "refine" / "log.jsonl").exists() and (runs / "refine2" / "log.jsonl").exists()
     assert (runs / "refine-out" / "model.safetensors").exists()
+    assert (runs / "refine2-out" / "model.safetensors").exists()  # the polish stage's base
+    assert json.loads((done.path / "llmagentos.json").read_text())["base"] == str(
+        runs / "refine2-out"
+    )
+    stages = ("warmup", "pretrain", "sft", "refine", "refine2", "polish")
+    logged = [json.loads((runs / st / "log.jsonl").read_text().splitlines()[-1]) for st in stages]
+    assert done.seconds >= sum(line["elapsed_s"] for line in logged) * 0.5 > 0  # all stages
     assert (runs / "warmup" / "log.jsonl").exists() and (runs / "warm" / "config.json").exists()
     base = json.loads((runs / "base" / "llmagentos.json").read_text())
     assert base["init"] == str(runs / "warm")  # pretraining went on from the warm-up

@@ -137,10 +137,9 @@ def train_builtin_cmd(
             restart=restart,
             evaluate=not no_eval,
         )
-    seconds = result.pretrained.result.seconds + result.tuned.result.seconds
     console.print(
         f"saved [bold]{result.path}[/] ({result.tuned.parameters / 1e6:.1f}M "
-        f"parameters, {seconds / 60:.1f} min of training)"
+        f"parameters, {result.seconds / 60:.1f} min of training over all stages)"
     )
     if result.evaluation:
         _print_eval(result.evaluation)

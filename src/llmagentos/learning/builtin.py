@@ -178,6 +178,8 @@ class BuiltinResult:
     pretrained: Trained
     tuned: Trained
     evaluation: dict[str, Any]
+    seconds: float = 0.0
+    """Training time of every stage together (warm-up, pretraining, each tuning stage)."""
 
 
 def _render(tok: Any, examples: list[corpus.Example]) -> list[str]:
@@ -186,9 +188,9 @@ def _render(tok: Any, examples: list[corpus.Example]) -> list[str]:
 
 def _copy_warmup(
     r: BuiltinRecipe, tc: TrainConfig, tokenizer: Any, runs: Path, rep: Reporter, restart: bool
-) -> Path:
+) -> Trained:
     """A fresh model taught to say back `r.copy_drills` made-up spans under `tc` (the
-    recipe's `copy_warmup`; see `corpus.drill`); its path."""
+    recipe's `copy_warmup`; see `corpus.drill`)."""
     from llmagentos.learning.build import build_causal
     from llmagentos.learning.pretrain import save_model
 
@@ -207,7 +209,7 @@ def _copy_warmup(
         run_dir=runs / "warmup",
         reporter=rep,
         restart=restart,
-    ).path
+    )
 
 
 def train_builtin(
@@ -231,9 +233,10 @@ def train_builtin(
     examples = corpus.generate(r.examples, r.seed, "train")
     texts = [m["content"] for e in examples for m in e.messages]
     tokenizer = train_bpe(texts, r.vocab_size, split_capitals=r.split_capitals)
-    warm = None
+    warm, seconds = None, 0.0
     if r.copy_warmup is not None and r.copy_drills:
-        warm = _copy_warmup(r, r.copy_warmup, tokenizer, runs, rep, restart)
+        warmed = _copy_warmup(r, r.copy_warmup, tokenizer, runs, rep, restart)
+        warm, seconds = warmed.path, warmed.result.seconds
     pretrained = pretrain_causal(
         _render(tokenizer, examples),
         runs / "base",
@@ -247,9 +250,15 @@ def train_builtin(
     )
     recipe_json = json.loads(json.dumps(dataclasses.asdict(r), default=str))
     manifest = {"recipe": recipe_json, "builtin": name, "corpus_seed": r.seed}
+    stages = [
+        (r.refine, r.refine_examples, "v2", "refine"),
+        (r.refine2, r.refine2_examples, "v3", "refine2"),
+        (r.polish, r.polish_examples, "v4", "polish"),
+    ]
+    stages = [s for s in stages if s[0] is not None]
     tuned = finetune_chat(
         [e.messages for e in examples],
-        runs / "tuned" if r.refine else out,
+        runs / "tuned" if stages else out,
         base=pretrained.path,
         train_config=r.sft,
         run_dir=runs / "sft",
@@ -257,12 +266,7 @@ def train_builtin(
         restart=restart,
         manifest=manifest,
     )
-    stages = [
-        (r.refine, r.refine_examples, "v2", "refine"),
-        (r.refine2, r.refine2_examples, "v3", "refine2"),
-        (r.polish, r.polish_examples, "v4", "polish"),
-    ]
-    stages = [s for s in stages if s[0] is not None]
+    seconds += pretrained.result.seconds + tuned.result.seconds
     for i, (tc, count, mixture, stage) in enumerate(stages):
         assert tc is not None
         rep.note(f"generating {count} conversations of the {mixture} mixture ({stage})")
@@ -277,6 +281,7 @@ def train_builtin(
             restart=restart,
             manifest=manifest,
         )
+        seconds += tuned.result.seconds
     evaluation: dict[str, Any] = {}
     if evaluate:
         rep.note(f"evaluating on {r.eval_per_task} held-out examples per task")
@@ -285,4 +290,4 @@ def train_builtin(
         saved = store.read_manifest(out)
         saved["evaluation"] = evaluation
         (out / store.MANIFEST).write_text(json.dumps(saved, indent=2, default=str) + "\n")
-    return BuiltinResult(out, pretrained, tuned, evaluation)
+    return BuiltinResult(out, pretrained, tuned, evaluation, seconds)
