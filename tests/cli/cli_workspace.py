@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -89,6 +90,10 @@ def cli_env() -> dict[str, str]:
     return env
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Workspace:
     """A directory with the test programs, a state dir, and the CLI run inside it."""
 
@@ -118,7 +123,9 @@ class Workspace:
         )
 
     def start(self, *args: str) -> subprocess.Popen[str]:
-        """Start the CLI in the background (killed at teardown if still running)."""
+        """Start the CLI in the background (killed at teardown if still running), with
+        Ctrl-C at its default as in a terminal: a shell that runs the tests as a
+        background job hands its children SIGINT ignored, and Python keeps it so."""
         proc = subprocess.Popen(
             self.args(*args),
             cwd=self.root,
@@ -126,6 +133,7 @@ class Workspace:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_default_sigint,
         )
         self.background.append(proc)
         return proc
