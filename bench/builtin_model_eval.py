@@ -13,7 +13,9 @@ ReAct agent reads a reply (`llm.toolcalls`):
 - also `tool_argument_accuracy`, `maze_move_accuracy`, `summary_lead_rate`,
   `desk_reply_accuracy`, and each per task;
 - apart from those, `copy_rate`: held-out copy drills ("Repeat exactly: ...") said back in
-  full, the skill the answers lean on (`corpus.copy_probe_set`; not in the corpus's eval).
+  full, the skill the answers lean on (`corpus.copy_probe_set`; not in the corpus's eval);
+- and `correction_recovery`: of the calls that could not be used at all, how many come back
+  valid after the ReAct agent's correction, asked once (`evaluate.correction_recovery`).
 
 Generation is greedy. `--via core` (default) runs the model through the local LLM core
 (`builtin:` spec, continuous batching), the path agents use; `--via transformers` uses
@@ -37,7 +39,13 @@ from rich.console import Console
 from rich.progress import Progress
 
 from llmagentos.learning import corpus, store
-from llmagentos.learning.evaluate import HEADLINE, Generate, hf_generator, run_eval
+from llmagentos.learning.evaluate import (
+    HEADLINE,
+    Generate,
+    correction_recovery,
+    hf_generator,
+    run_eval,
+)
 from llmagentos.learning.tables import eval_table
 
 TARGETS = {
@@ -100,7 +108,7 @@ def main() -> None:
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"evaluating {path.name} via {args.via}", total=None)
         began = time.monotonic()
-        figures, _ = run_eval(
+        figures, scores = run_eval(
             generate,
             examples,
             batch_size=args.batch,
@@ -108,6 +116,7 @@ def main() -> None:
         )
         seconds = time.monotonic() - began
         probe, _ = run_eval(generate, corpus.copy_probe_set(args.seed, args.per_task))
+        recovery = correction_recovery(generate, examples, scores)
     close()
 
     weights = path / "model.safetensors"
@@ -115,6 +124,7 @@ def main() -> None:
         **{k: figures[k] for k in HEADLINE if k in figures},
         **{k: v for k, v in figures.items() if k not in HEADLINE},
         "copy_rate": probe.get("answer_exact_or_contained_rate"),
+        "correction_recovery": recovery,
         "copy_per_kind": {
             k: v.get("answer_exact_or_contained_rate") for k, v in probe["per_task"].items()
         },
@@ -132,6 +142,10 @@ def main() -> None:
         ok = figures.get(metric, 0.0) >= target
         console.print(f"{metric}: {figures.get(metric)} (target {target}) {'ok' if ok else 'MISS'}")
     console.print(f"copy_rate (held-out copy drills said back in full): {out['copy_rate']}")
+    console.print(
+        f"broken calls valid after one correction: {recovery['recovered']}"
+        f" of {recovery['broken_calls']}"
+    )
     console.print(f"{len(examples)} examples, {figures['turns']} turns, {seconds:.0f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -97,3 +97,44 @@ def test_translations_must_match_and_picks_must_be_the_right_set() -> None:
     assert score("recommend", picks, (), good).checks["picks"]
     assert not score("recommend", picks, (), "dune: yes.").checks["picks"]
     assert not score("recommend", picks, (), "dune: a\nhyperion: b\ncosmos: c").checks["picks"]
+
+
+def test_correction_recovery_asks_again_only_after_an_unusable_call() -> None:
+    from llmagentos.learning.evaluate import correction_recovery
+
+    examples = [e for e in corpus.eval_set(seed=0, per_task=2) if e.task == "weather"]
+    right = {
+        json.dumps(prompt): message["content"]
+        for ex in examples
+        for prompt, message, _ in ex.turns()
+    }
+    asked: list[list[dict[str, str]]] = []
+
+    def model_that_fixes_itself_when_told(prompts: list[list[dict[str, str]]]) -> list[str]:
+        asked.extend(prompts)
+        out = []
+        for p in prompts:
+            if p[-1]["content"].startswith("Your last reply could not be used"):
+                out.append(right[json.dumps(p[:-2])])  # the correct call, second time
+            elif p[-1]["role"] == "user":
+                out.append('{"tool": "get_weather", "arguments": {"city": "Par')  # cut off
+            else:
+                out.append(right[json.dumps(p)])
+        return out
+
+    _, scores = run_eval(model_that_fixes_itself_when_told, examples)
+    assert sum(not s.checks.get("tool_valid", True) for s in scores) == len(examples)
+    asked.clear()
+    got = correction_recovery(model_that_fixes_itself_when_told, examples, scores)
+    assert got == {"broken_calls": 2, "recovered": 2, "recovery_rate": 1.0}
+    assert all(p[-2]["role"] == "assistant" and p[-1]["role"] == "user" for p in asked)
+    # a usable reply (here: an answer where a call was due) is not corrected, as in the agent
+    answered = [
+        score("weather", s_t, ex.tools, '{"answer": "sunny"}')
+        for ex in examples
+        for _, _, s_t in ex.turns()
+    ]
+    assert (
+        correction_recovery(model_that_fixes_itself_when_told, examples, answered)["broken_calls"]
+        == 0
+    )

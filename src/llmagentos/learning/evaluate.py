@@ -172,6 +172,31 @@ def run_eval(
     return summary, scores
 
 
+def correction_recovery(
+    generate: Generate, examples: Sequence[Example], scores: Sequence[Score]
+) -> dict[str, Any]:
+    """Where a tool call was due and the reply could not be used at all (it does not parse,
+    or is empty), send the ReAct agent's own correction (`sdk.react.correction`) and ask
+    again, once, as the agent does: how many come back as a valid call. `scores` are
+    `run_eval`'s for `examples`."""
+    from llmagentos.sdk.react import correction
+
+    turns = [(ex, prompt, target) for ex in examples for prompt, _, target in ex.turns()]
+    broken: list[tuple[Example, list[dict[str, Any]], Target]] = []
+    for (ex, prompt, target), result in zip(turns, scores, strict=True):
+        problem = correction(result.reply) if target.tool is not None else None
+        if problem is not None:
+            said = [{"role": "assistant", "content": result.reply}]
+            broken.append((ex, [*prompt, *said, {"role": "user", "content": problem}], target))
+    replies = generate([prompt for _, prompt, _ in broken]) if broken else []
+    recovered = sum(
+        score(ex.task, target, ex.tools, reply).checks["tool_valid"]
+        for (ex, _, target), reply in zip(broken, replies, strict=True)
+    )
+    rate = round(recovered / len(broken), 4) if broken else None
+    return {"broken_calls": len(broken), "recovered": recovered, "recovery_rate": rate}
+
+
 def hf_generator(
     model_dir: str, *, max_new_tokens: int = 96, threads: int | None = None
 ) -> Generate:

@@ -50,6 +50,16 @@ def describe_tools(specs: tuple[ToolSpec, ...]) -> str:
     )
 
 
+def correction(content: str) -> str | None:
+    """What the agent says back to a reply it cannot use (a call that does not parse, or
+    nothing at all); `None` when the reply is a call, an answer or plain text."""
+    try:
+        parse_model_output(content)
+    except MalformedModelOutput as exc:
+        return f"Your last reply could not be used: {exc.message}"
+    return None if content.strip() else "Your reply was empty. Call a tool or answer."
+
+
 class ReActAgent:
     """Solves a task with a model and tools, as system calls of the process it runs in."""
 
@@ -119,17 +129,13 @@ class ReActAgent:
         """(tool calls, final answer, a correction to send back if the output was unusable)."""
         if reply.tool_calls:
             return reply.tool_calls, None, None
-        try:
-            parsed = parse_model_output(reply.content)
-        except MalformedModelOutput as exc:
-            return (), None, f"Your last reply could not be used: {exc.message}"
+        problem = correction(reply.content)
+        if problem is not None:
+            return (), None, problem
+        parsed = parse_model_output(reply.content)
         if parsed.tool_calls or parsed.answer is not None:
             return parsed.tool_calls, parsed.answer, None
-        return (
-            (),
-            reply.content.strip() or None,
-            (None if reply.content.strip() else "Your reply was empty. Call a tool or answer."),
-        )
+        return (), reply.content.strip(), None
 
     async def _run(self, call: ToolCallRequest) -> str:
         if call.name not in self.tools:
