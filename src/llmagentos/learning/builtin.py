@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,27 +121,16 @@ class BuiltinRecipe:
             copy_drills=64_000,
             copy_warmup=warmup,
             pretrain=base.pretrain.replace(steps=4000, warmup_steps=200, eval_every=1000),
-            polish=TrainConfig(
-                steps=1000,
-                batch_size=16,
-                seq_len=512,
-                lr=4e-4,
-                warmup_steps=20,
-                eval_every=500,
-                checkpoint_every=100,
-            ),
+            polish=base.sft.replace(steps=1000, lr=4e-4, warmup_steps=20, eval_every=500),
         )
 
+    def _stages(self, change: Callable[[TrainConfig], TrainConfig]) -> dict[str, Any]:
+        """Every stage's config passed through `change` (a skipped stage stays `None`)."""
+        names = ("copy_warmup", "pretrain", "sft", "refine", "refine2", "polish")
+        return {n: change(tc) if (tc := getattr(self, n)) else None for n in names}
+
     def with_threads(self, threads: int | None) -> BuiltinRecipe:
-        return dataclasses.replace(
-            self,
-            pretrain=self.pretrain.replace(threads=threads),
-            sft=self.sft.replace(threads=threads),
-            refine=self.refine.replace(threads=threads) if self.refine else None,
-            refine2=self.refine2.replace(threads=threads) if self.refine2 else None,
-            polish=self.polish.replace(threads=threads) if self.polish else None,
-            copy_warmup=self.copy_warmup.replace(threads=threads) if self.copy_warmup else None,
-        )
+        return dataclasses.replace(self, **self._stages(lambda tc: tc.replace(threads=threads)))
 
     def scaled(self, factor: float) -> BuiltinRecipe:
         """The same recipe with `factor` times the steps and examples (for quick trials)."""
@@ -158,15 +148,10 @@ class BuiltinRecipe:
             self,
             examples=max(200, int(self.examples * factor)),
             copy_drills=int(self.copy_drills * factor),
-            pretrain=steps(self.pretrain),
-            sft=steps(self.sft),
             refine_examples=max(200, int(self.refine_examples * factor)),
-            refine=steps(self.refine) if self.refine else None,
             refine2_examples=max(200, int(self.refine2_examples * factor)),
-            refine2=steps(self.refine2) if self.refine2 else None,
             polish_examples=max(200, int(self.polish_examples * factor)),
-            polish=steps(self.polish) if self.polish else None,
-            copy_warmup=steps(self.copy_warmup) if self.copy_warmup else None,
+            **self._stages(steps),
         )
 
 

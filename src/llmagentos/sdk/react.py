@@ -14,7 +14,7 @@ from typing import Any
 
 from llmagentos.errors import InvalidArgument, MalformedModelOutput
 from llmagentos.kernel.context import ProcessContext
-from llmagentos.llm.toolcalls import parse_model_output
+from llmagentos.llm.toolcalls import ParsedOutput, parse_model_output
 from llmagentos.llm.types import Message, ToolCallRequest, ToolSpec
 from llmagentos.records import record
 
@@ -50,14 +50,19 @@ def describe_tools(specs: tuple[ToolSpec, ...]) -> str:
     )
 
 
+def _read(content: str) -> tuple[ParsedOutput | None, str | None]:
+    """A reply parsed, and what the agent says back if it cannot use it."""
+    try:
+        parsed = parse_model_output(content)
+    except MalformedModelOutput as exc:
+        return None, f"Your last reply could not be used: {exc.message}"
+    return parsed, None if content.strip() else "Your reply was empty. Call a tool or answer."
+
+
 def correction(content: str) -> str | None:
     """What the agent says back to a reply it cannot use (a call that does not parse, or
     nothing at all); `None` when the reply is a call, an answer or plain text."""
-    try:
-        parse_model_output(content)
-    except MalformedModelOutput as exc:
-        return f"Your last reply could not be used: {exc.message}"
-    return None if content.strip() else "Your reply was empty. Call a tool or answer."
+    return _read(content)[1]
 
 
 class ReActAgent:
@@ -129,10 +134,9 @@ class ReActAgent:
         """(tool calls, final answer, a correction to send back if the output was unusable)."""
         if reply.tool_calls:
             return reply.tool_calls, None, None
-        problem = correction(reply.content)
-        if problem is not None:
+        parsed, problem = _read(reply.content)
+        if parsed is None or problem is not None:
             return (), None, problem
-        parsed = parse_model_output(reply.content)
         if parsed.tool_calls or parsed.answer is not None:
             return parsed.tool_calls, parsed.answer, None
         return (), reply.content.strip(), None

@@ -105,7 +105,7 @@ AUXILIARY = frozenset({"echo", "echo_long"})
 
 def generate(n: int, seed: int = 0, split: Split = "train", mixture: str = "v1") -> list[Example]:
     """`n` examples drawn from a task mixture; the same arguments give the same list."""
-    tasks = {k: v for k, v in MIXTURES[mixture].items() if v[1] > 0}
+    tasks = MIXTURES[mixture]
     if split == "train" and mixture in WIDE:
         split = "wide"
     rng = random.Random(f"corpus:{seed}:{split}" + ("" if mixture == "v1" else f":{mixture}"))
