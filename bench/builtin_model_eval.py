@@ -18,9 +18,13 @@ ReAct agent reads a reply (`llm.toolcalls`):
   valid after the ReAct agent's correction, asked once (`evaluate.correction_recovery`).
 
 Generation is greedy. `--via core` (default) runs the model through the local LLM core
-(`builtin:` spec, continuous batching), the path agents use; `--via transformers` uses
-`generate` directly. Prints a table and writes JSON (`--json PATH`) with the figures above
-at the top level.
+(`builtin:` spec, continuous batching), the path agents use, asked as the ReAct agent asks
+(the offered tools on the request), twice: with guided tool replies (`llm.jsonguide`; the
+default for builtin models: each step takes the model's most likely token that keeps the
+reply valid JSON for an offered tool's schema or an answer) and free (the model's own text,
+what the model alone can do). `--via transformers` uses `generate` directly (free). Prints
+tables and writes JSON (`--json PATH`): the guided figures at the top level (what agents
+get), the free ones under `free_decoding`.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
+from rich.table import Table
 
 from llmagentos.learning import corpus, store
 from llmagentos.learning.evaluate import (
@@ -55,31 +60,69 @@ TARGETS = {
 }
 
 
-def core_generator(path: Path, max_new_tokens: int) -> tuple[Generate, Callable[[], None]]:
-    """Generation through the local core: the backend a `builtin:` spec builds."""
+def core_generator(
+    path: Path, max_new_tokens: int, *, guided: bool
+) -> tuple[Generate, Callable[[], None]]:
+    """Generation through the local core: the backend a `builtin:` spec builds, asked the
+    way the ReAct agent asks (the offered tools on the request), raw text back."""
+    from llmagentos.llm.local.params import Generation
     from llmagentos.llm.spec import create_backend
     from llmagentos.llm.types import LLMRequest, Message
 
-    backend = create_backend(f"builtin:{path}")
+    backend: Any = create_backend(f"builtin:{path}", guided_tools=guided)
     loop = asyncio.new_event_loop()
 
-    async def one(messages: list[dict[str, Any]]) -> str:
+    async def one(messages: list[dict[str, Any]], tools: tuple[str, ...]) -> str:
         request = LLMRequest(
             messages=tuple(
                 Message(role=m["role"], content=m["content"], name=m.get("name")) for m in messages
             ),
+            tools=tuple(corpus.SPECS[name] for name in tools),
             max_tokens=max_new_tokens,
         )
-        return (await backend.complete(request)).text.strip()
+        handle = await backend.start(request)
+        result = None
+        async for event in handle.events():
+            result = event.result if event.result is not None else result
+        assert isinstance(result, Generation)
+        return result.text.strip()
 
-    async def batch(prompts: list[list[dict[str, Any]]]) -> list[str]:
-        return list(await asyncio.gather(*(one(p) for p in prompts)))
+    async def batch(prompts: list[list[dict[str, Any]]], tools: list[tuple[str, ...]]) -> list[str]:
+        return list(await asyncio.gather(*(one(p, t) for p, t in zip(prompts, tools, strict=True))))
 
     def close() -> None:
         loop.run_until_complete(backend.aclose())
         loop.close()
 
-    return (lambda prompts: loop.run_until_complete(batch(prompts))), close
+    return (lambda prompts, tools: loop.run_until_complete(batch(prompts, tools))), close
+
+
+def evaluate(
+    generate: Generate, examples: list[corpus.Example], label: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Every figure of one way of decoding: the eval, the copy probe, correction recovery."""
+    with Progress(console=Console(), transient=True) as progress:
+        task = progress.add_task(f"evaluating ({label})", total=None)
+        began = time.monotonic()
+        figures, scores = run_eval(
+            generate,
+            examples,
+            batch_size=args.batch,
+            on_batch=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+        seconds = time.monotonic() - began
+        probe, _ = run_eval(generate, corpus.copy_probe_set(args.seed, args.per_task))
+        recovery = correction_recovery(generate, examples, scores)
+    return {
+        **{k: figures[k] for k in HEADLINE if k in figures},
+        **{k: v for k, v in figures.items() if k not in HEADLINE},
+        "copy_rate": probe.get("answer_exact_or_contained_rate"),
+        "correction_recovery": recovery,
+        "copy_per_kind": {
+            k: v.get("answer_exact_or_contained_rate") for k, v in probe["per_task"].items()
+        },
+        "eval_seconds": round(seconds, 1),
+    }
 
 
 def main() -> None:
@@ -88,6 +131,12 @@ def main() -> None:
     parser.add_argument("--per-task", type=int, default=40, help="held-out examples per task")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--via", choices=["core", "transformers"], default="core")
+    parser.add_argument(
+        "--decoding",
+        choices=["both", "guided", "free"],
+        default="both",
+        help="through the core: guided tool replies (the builtin default), free, or both",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--json", type=Path, help="write results here")
@@ -100,53 +149,58 @@ def main() -> None:
     path = store.resolve(args.model)
     manifest = store.read_manifest(path)
     examples = corpus.eval_set(args.seed, args.per_task)
-    close: Callable[[], None] = lambda: None  # noqa: E731
-    if args.via == "core":
-        generate, close = core_generator(path, 96)
-    else:
-        generate = hf_generator(str(path), threads=args.threads)
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"evaluating {path.name} via {args.via}", total=None)
-        began = time.monotonic()
-        figures, scores = run_eval(
-            generate,
-            examples,
-            batch_size=args.batch,
-            on_batch=lambda done, total: progress.update(task, completed=done, total=total),
-        )
-        seconds = time.monotonic() - began
-        probe, _ = run_eval(generate, corpus.copy_probe_set(args.seed, args.per_task))
-        recovery = correction_recovery(generate, examples, scores)
-    close()
+    modes = ["free"] if args.via == "transformers" else ["guided", "free"]
+    if args.via == "core" and args.decoding != "both":
+        modes = [args.decoding]
+    runs: dict[str, dict[str, Any]] = {}
+    for mode in modes:
+        if args.via == "core":
+            generate, close = core_generator(path, 96, guided=mode == "guided")
+        else:
+            generate, close = hf_generator(str(path), threads=args.threads), lambda: None
+        try:
+            runs[mode] = evaluate(generate, examples, f"{path.name} via {args.via}, {mode}", args)
+        finally:
+            close()
 
     weights = path / "model.safetensors"
+    main_mode = modes[0]
     out: dict[str, Any] = {
-        **{k: figures[k] for k in HEADLINE if k in figures},
-        **{k: v for k, v in figures.items() if k not in HEADLINE},
-        "copy_rate": probe.get("answer_exact_or_contained_rate"),
-        "correction_recovery": recovery,
-        "copy_per_kind": {
-            k: v.get("answer_exact_or_contained_rate") for k, v in probe["per_task"].items()
-        },
+        **runs[main_mode],
+        "decoding": main_mode,
+        **{f"{mode}_decoding": figures for mode, figures in runs.items() if mode != main_mode},
         "model": str(path),
         "via": args.via,
         "parameters": manifest.get("parameters"),
         "weights_mb": round(weights.stat().st_size / 1e6, 2) if weights.exists() else None,
         "examples": len(examples),
-        "eval_seconds": round(seconds, 1),
         "targets": TARGETS,
         "machine": {"python": sys.version.split()[0], "platform": platform.platform()},
     }
-    console.print(eval_table(figures, title=f"{path.name} on held-out prompts"))
-    for metric, target in TARGETS.items():
-        ok = figures.get(metric, 0.0) >= target
-        console.print(f"{metric}: {figures.get(metric)} (target {target}) {'ok' if ok else 'MISS'}")
-    console.print(f"copy_rate (held-out copy drills said back in full): {out['copy_rate']}")
-    console.print(
-        f"broken calls valid after one correction: {recovery['recovered']}"
-        f" of {recovery['broken_calls']}"
-    )
-    console.print(f"{len(examples)} examples, {figures['turns']} turns, {seconds:.0f} s")
+    for mode, figures in runs.items():
+        title = f"{path.name} on held-out prompts, {mode} decoding"
+        console.print(eval_table(figures, title=title))
+    side = Table(title="headline figures side by side")
+    side.add_column("figure")
+    for mode in runs:
+        side.add_column(f"{mode} decoding", justify="right")
+    side.add_column("target", justify="right")
+    for metric in (*HEADLINE, "tool_argument_accuracy", "copy_rate"):
+        cells = [str(figures.get(metric)) for figures in runs.values()]
+        side.add_row(metric, *cells, str(TARGETS.get(metric, "")))
+    console.print(side)
+    for mode, figures in runs.items():
+        for metric, target in TARGETS.items():
+            ok = figures.get(metric, 0.0) >= target
+            verdict = "ok" if ok else "MISS"
+            console.print(f"{mode}: {metric} {figures.get(metric)} (target {target}) {verdict}")
+        recovery = figures["correction_recovery"]
+        console.print(
+            f"{mode}: broken calls valid after one correction: {recovery['recovered']}"
+            f" of {recovery['broken_calls']}"
+        )
+    turns = runs[main_mode]["turns"]
+    console.print(f"{len(examples)} examples, {turns} turns per decoding")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=2) + "\n")

@@ -68,7 +68,8 @@ def test_run_eval_with_a_perfect_model_scores_everything_one() -> None:
         for prompt, message, _ in ex.turns()
     }
 
-    def oracle(prompts: list[list[dict[str, str]]]) -> list[str]:
+    def oracle(prompts: list[list[dict[str, str]]], tools: list[tuple[str, ...]]) -> list[str]:
+        assert len(tools) == len(prompts)
         return [answers[json.dumps(p)] for p in prompts]
 
     figures, scores = run_eval(oracle, examples, batch_size=7)
@@ -110,7 +111,10 @@ def test_correction_recovery_asks_again_only_after_an_unusable_call() -> None:
     }
     asked: list[list[dict[str, str]]] = []
 
-    def model_that_fixes_itself_when_told(prompts: list[list[dict[str, str]]]) -> list[str]:
+    def model_that_fixes_itself_when_told(
+        prompts: list[list[dict[str, str]]], tools: list[tuple[str, ...]]
+    ) -> list[str]:
+        assert all("get_weather" in t for t in tools)
         asked.extend(prompts)
         out = []
         for p in prompts:

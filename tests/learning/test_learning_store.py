@@ -69,9 +69,12 @@ def test_builtin_specs_go_to_the_local_core_with_the_models_folder(_models_dir: 
     register_provider("hf", fake_hf, replace=True)
     try:
         create_backend("builtin:mine?max_batch=4")
+        # builtin models write the ReAct agent's JSON: guided tool replies unless turned off
+        assert seen == {"model": str(folder), "max_batch": 4, "guided_tools": True}
+        create_backend("builtin:mine?guided_tools=false")
+        assert seen["guided_tools"] is False
     finally:
         register_provider("hf", real, replace=True)
-    assert seen == {"model": str(folder), "max_batch": 4}
 
 
 def test_builtin_refuses_unknown_names_and_non_chat_models(_models_dir: Path) -> None:

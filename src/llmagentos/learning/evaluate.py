@@ -20,8 +20,10 @@ from llmagentos.errors import MalformedModelOutput
 from llmagentos.learning.corpus import SPECS, Example, Target
 from llmagentos.llm.toolcalls import parse_model_output
 
-Generate = Callable[[list[list[dict[str, Any]]]], list[str]]
-"""Replies for a batch of prompts (each a list of chat messages)."""
+Generate = Callable[[list[list[dict[str, Any]]], list[tuple[str, ...]]], list[str]]
+"""Replies for a batch of prompts (each a list of chat messages), given the names of the
+tools each offers (a generator passes them to the model as the agent does, or ignores them:
+the prompts describe the tools either way)."""
 
 HEADLINE = (
     "tool_call_valid_rate",
@@ -162,7 +164,7 @@ def run_eval(
     began = time.monotonic()
     for start in range(0, len(turns), batch_size):
         chunk = turns[start : start + batch_size]
-        replies = generate([prompt for _, prompt, _ in chunk])
+        replies = generate([prompt for _, prompt, _ in chunk], [ex.tools for ex, _, _ in chunk])
         for (ex, _, target), reply in zip(chunk, replies, strict=True):
             scores.append(score(ex.task, target, ex.tools, reply))
         if on_batch is not None:
@@ -188,7 +190,10 @@ def correction_recovery(
         if problem is not None:
             said = [{"role": "assistant", "content": result.reply}]
             broken.append((ex, [*prompt, *said, {"role": "user", "content": problem}], target))
-    replies = generate([prompt for _, prompt, _ in broken]) if broken else []
+    if broken:
+        replies = generate([prompt for _, prompt, _ in broken], [ex.tools for ex, _, _ in broken])
+    else:
+        replies = []
     recovered = sum(
         score(ex.task, target, ex.tools, reply).checks["tool_valid"]
         for (ex, _, target), reply in zip(broken, replies, strict=True)
@@ -214,7 +219,7 @@ def hf_generator(
     model: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype="float32")
     model.eval()
 
-    def generate(prompts: list[list[dict[str, Any]]]) -> list[str]:
+    def generate(prompts: list[list[dict[str, Any]]], tools: list[tuple[str, ...]]) -> list[str]:
         texts = [
             tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts
         ]

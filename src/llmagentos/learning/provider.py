@@ -30,6 +30,7 @@ def builtin_backend(spec: ModelSpec, **kwargs: Any) -> LLMBackend:
             "causal language models",
             name=name,
         )
+    kwargs.setdefault("guided_tools", True)  # builtin models write the ReAct agent's JSON
     try:
         return create_backend(ModelSpec(provider="hf", model=str(path)), **kwargs)
     except UnknownModel as exc:

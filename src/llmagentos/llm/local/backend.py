@@ -10,11 +10,13 @@ preempts the others without losing their KV.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 
 from llmagentos.errors import InvalidArgument, InvalidState, MalformedModelOutput
 from llmagentos.llm.base import current_caller
+from llmagentos.llm.jsonguide import JsonGuide, tool_reply_guide
 from llmagentos.llm.local.chat import render
 from llmagentos.llm.local.config import EngineConfig, EngineStats
 from llmagentos.llm.local.engine import EngineCore
@@ -46,7 +48,11 @@ class LocalBackend:
       `rr`), `min_steps` a sequence runs before it can be preempted;
     - `prefix_cache`, `kv_memory_gb` (batch rows plus parked KV), `kv_ttl_s` (how long a
       finished call's KV waits for the agent's next turn), `cascade_min`;
-    - `ignore_eos` generates exactly `max_tokens` (benchmarks).
+    - `ignore_eos` generates exactly `max_tokens` (benchmarks);
+    - `guided_tools`: when a request offers tools, decode the reply under
+      `jsonguide.tool_reply_guide` (`{"tool": ..., "arguments": ...}` fitting that tool's
+      schema, or `{"answer": ...}`). For models trained on that reply format (the builtin
+      ones, where it is on by default); other models write tool calls their own way.
     """
 
     wants_caller = True
@@ -70,6 +76,7 @@ class LocalBackend:
         kv_ttl_s: float = 600.0,
         ignore_eos: bool = False,
         cascade_min: int = 64,
+        guided_tools: bool = False,
     ) -> None:
         loaded = (
             source
@@ -84,6 +91,8 @@ class LocalBackend:
         self.context_window: int | None = loaded.window
         self.max_concurrency = max_concurrency or 4 * max_batch
         self.ignore_eos = ignore_eos
+        self.guided_tools = guided_tools
+        self._guides: OrderedDict[str, JsonGuide] = OrderedDict()
         config = EngineConfig(
             max_batch=max_batch,
             max_batch_tokens=max_batch_tokens or max(512, max_batch),
@@ -239,7 +248,19 @@ class LocalBackend:
             stop=request.stop,
             logprobs=request.logprobs,
             ignore_eos=self.ignore_eos,
+            guide=self._guide(request),
         )
+
+    def _guide(self, request: LLMRequest) -> JsonGuide | None:
+        if not (self.guided_tools and request.tools) or request.raw_prompt:
+            return None
+        key = json.dumps([[t.name, t.parameters] for t in request.tools], sort_keys=True)
+        guide = self._guides.get(key)
+        if guide is None:
+            guide = self._guides[key] = tool_reply_guide(request.tools)
+            if len(self._guides) > _ENCODED:
+                self._guides.popitem(last=False)
+        return guide
 
     async def _start(self, request: LLMRequest) -> tuple[list[int], Handle]:
         self._check_open()

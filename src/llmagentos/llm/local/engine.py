@@ -28,6 +28,7 @@ from llmagentos.llm.local import attention as attn
 from llmagentos.llm.local.batcher import Candidate, choose, split_budget
 from llmagentos.llm.local.config import EngineConfig, EngineStats
 from llmagentos.llm.local.detok import TextTail
+from llmagentos.llm.local.guided import TokenGuide
 from llmagentos.llm.local.kvcache import KVLayout
 from llmagentos.llm.local.kvmanager import KVManager
 from llmagentos.llm.local.packing import pack
@@ -92,6 +93,7 @@ class EngineCore:
         self._ids = itertools.count(1)
         self._busy_at = self.clock()
         self._mask = torch.ones(1, 1, 1, 1, dtype=torch.bool, device=self.device)
+        self._guide: TokenGuide | None = None  # made on the first guided request
         self.counters = dict.fromkeys(
             ("steps", "generated", "prompt", "cached", "computed", "preempt", "cascade"), 0
         )
@@ -129,6 +131,8 @@ class EngineCore:
         for t in snap.token_ids:
             seq.tokens.append(t)
             seq.tail.push(t)
+            if seq.guide is not None:
+                seq.guide = self.guide.allows(seq.guide, t) or seq.guide
         seq.logprobs = list(snap.logprobs)
         if snap.rng_state is not None and seq.generator is not None:
             state = torch.frombuffer(bytearray(snap.rng_state), dtype=torch.uint8)
@@ -273,7 +277,9 @@ class EngineCore:
             rows = torch.tensor([i for i, _ in samplers], device=logits.device)
             params = [s.params for _, s in samplers]
             tokens, lps = sample(logits[rows], params, [s.generator for _, s in samplers])
-            for (_, seq), tok, lp in zip(samplers, tokens, lps, strict=True):
+            for (row, seq), tok, lp in zip(samplers, tokens, lps, strict=True):
+                if seq.guide is not None:
+                    tok, lp = self._guided(seq, logits[row], tok, lp)
                 events.append(self._take_token(seq, tok, lp))
         scorers = [(i, s, p) for i, (s, p) in enumerate(owners) if s.scoring]
         if scorers:
@@ -286,6 +292,25 @@ class EngineCore:
             if seq.scoring and seq.todo == 0:
                 events.append(self._finish(seq, "stop"))
         return events
+
+    @property
+    def guide(self) -> TokenGuide:
+        if self._guide is None:
+            self._guide = TokenGuide(self.tokenizer, self.eos_ids)
+        return self._guide
+
+    def _guided(
+        self, seq: Sequence, logits: torch.Tensor, drawn: int, logprob: float | None
+    ) -> tuple[int, float | None]:
+        """The guide's pick for `seq` instead of the plain sampler's `drawn`."""
+        assert seq.guide is not None
+        left = seq.max_new - seq.generated
+        token, seq.guide = self.guide.pick(
+            logits, seq.params, seq.generator, seq.guide, left, drawn
+        )
+        if token != drawn and logprob is not None:
+            logprob = token_logprobs(logits[None], torch.tensor([token], device=logits.device))[0]
+        return token, logprob
 
     def _take_token(self, seq: Sequence, token: int, logprob: float | None) -> TokenEvent:
         seq.tokens.append(token)

@@ -38,7 +38,7 @@ def sample(
     for i, p in enumerate(params):
         if not p.greedy:
             gen = generators[i]
-            tokens[i] = _draw(logits[i], p.temperature, p.top_p, gen)
+            tokens[i] = draw(logits[i], p.temperature, p.top_p, gen)
     chosen: list[int] = tokens.tolist()
     want = [i for i, p in enumerate(params) if p.logprobs]
     logprobs: list[float | None] = [None] * len(params)
@@ -50,7 +50,7 @@ def sample(
     return chosen, logprobs
 
 
-def _draw(
+def draw(
     logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Generator | None
 ) -> torch.Tensor:
     probs = torch.softmax(logits / temperature, dim=-1)

@@ -29,6 +29,7 @@ class Sequence:
         "dispatched",
         "finish",
         "generator",
+        "guide",
         "hashes",
         "id",
         "logprobs",
@@ -66,6 +67,7 @@ class Sequence:
         self.tail = tail
         self.max_new = max_new
         self.generator = generator
+        self.guide = params.guide.start() if params.guide is not None else None
         self.score_from = score_from  # scoring: log P(tokens[i]) for i >= score_from
         self.scores: list[float] = []
         self.arrival = time.monotonic()

@@ -1,0 +1,464 @@
+"""Guided JSON: a character-level matcher that only lets through text on its way to a
+JSON value a schema accepts.
+
+A local model decoding under a guide cannot write a tool call that does not parse: at each
+step the core tries the model's candidate tokens in order of preference and keeps the first
+whose text keeps the reply a prefix of a valid one (`llm.local.guided`). The matcher also
+knows the shortest way to finish from where it stands (`GuideState.closing`), so a reply
+that would run out of tokens mid-string is closed instead of cut off.
+
+What a schema can say here (a subset of JSON Schema, enough for tool arguments): `type`
+(one or a list of `string`, `integer`, `number`, `boolean`, `null`, `object`, `array`),
+`enum` and `const`, `properties` with `required` (an object with `properties` takes only
+those keys, each at most once), and `items`. Anything else (`anyOf`, formats, lengths) is
+not enforced: such a value may be any JSON value of its type.
+
+`tool_reply_guide(specs)` is the reply the ReAct agent asks for: `{"tool": <one of the
+offered names>, "arguments": {...that tool's schema...}}` or `{"answer": "<text>"}`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from llmagentos.errors import InvalidArgument
+from llmagentos.llm.types import ToolSpec
+
+_TYPES = ("string", "integer", "number", "boolean", "null", "object", "array")
+_WS = " \t\n\r"
+_MAX_WS = 16  # whitespace in a row between tokens; more is a model stuck on spaces
+_HEX = set("0123456789abcdefABCDEF")
+_ESCAPES = set('"\\/bfnrtu')
+
+
+@dataclass(frozen=True, eq=False)
+class Node:
+    """A compiled schema: which values may stand here."""
+
+    types: frozenset[str]
+    enum: tuple[str, ...] | None = None  # the allowed values, as JSON texts
+    props: Mapping[str, Node] | None = None  # None: any keys, any values
+    required: tuple[str, ...] = ()
+    items: Node | None = None
+    keys: Callable[[Mapping[str, Any]], tuple[Mapping[str, Node], tuple[str, ...]]] | None = None
+    """For objects whose allowed keys depend on the values already written (the tool reply)."""
+
+    def fields(self, seen: Mapping[str, Any]) -> tuple[Mapping[str, Node] | None, tuple[str, ...]]:
+        if self.keys is not None:
+            return self.keys(seen)
+        return self.props, self.required
+
+
+ANY = Node(frozenset(_TYPES))
+
+
+def compile_schema(schema: Any) -> Node:
+    """The `Node` for a JSON schema (a dict; `True` or `{}` is anything)."""
+    if schema is True or schema == {}:
+        return ANY
+    if not isinstance(schema, Mapping):
+        raise InvalidArgument(f"a JSON schema must be an object, got {schema!r}")
+    if "const" in schema or "enum" in schema:
+        values = [schema["const"]] if "const" in schema else schema["enum"]
+        if not isinstance(values, list | tuple) or not values:
+            raise InvalidArgument(f"'enum' must be a non-empty list, got {values!r}")
+        texts = tuple(dict.fromkeys(json.dumps(v, ensure_ascii=False) for v in values))
+        return Node(frozenset(), enum=texts)
+    kind = schema.get("type")
+    if kind is None:
+        types = frozenset(_TYPES)
+    else:
+        kinds = [kind] if isinstance(kind, str) else list(kind)
+        unknown = [k for k in kinds if k not in _TYPES]
+        if unknown or not kinds:
+            raise InvalidArgument(f"unknown JSON schema type {kind!r}; known: {', '.join(_TYPES)}")
+        types = frozenset(kinds)
+    props = None
+    required: tuple[str, ...] = ()
+    if "properties" in schema:
+        raw = schema["properties"]
+        if not isinstance(raw, Mapping):
+            raise InvalidArgument(f"'properties' must be an object, got {raw!r}")
+        props = {str(k): compile_schema(v) for k, v in raw.items()}
+        required = tuple(str(k) for k in schema.get("required", ()) if k in props)
+    items = compile_schema(schema["items"]) if isinstance(schema.get("items"), Mapping) else None
+    return Node(types, props=props, required=required, items=items)
+
+
+# -- the matcher ----------------------------------------------------------------------------
+#
+# A state is a stack of frames (tuples, never mutated), the innermost last:
+#   ("root", done)                         the whole reply
+#   ("val", node, ws)                      a value of `node` is due (after `ws` spaces)
+#   ("lit", texts, prefix)                 one of `texts` (enum values, keys, true/false/null)
+#   ("str", esc)                           inside a free string; esc: 0, 1 after '\', 2-5 in \uXXXX
+#   ("num", text, integer)                 a number so far
+#   ("obj", node, phase, seen, key, ws)    phase: start | key | colon | value | after | next
+#   ("arr", node, phase, ws)               phase: start | value | after
+# A frame that finishes hands its value (known for literals, else None) to the one below.
+
+Frame = tuple[Any, ...]
+Stack = tuple[Frame, ...]
+
+
+class GuideState:
+    """Where a reply stands: `feed` text to move on (None if the text cannot be part of a
+    valid reply), `done` once a whole value is written, `closing` the shortest way there."""
+
+    __slots__ = ("stack",)
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+
+    @property
+    def done(self) -> bool:
+        """A whole value is written and nothing may follow it."""
+        return self.stack[-1] == ("root", True)
+
+    @property
+    def can_end(self) -> bool:
+        """The text may end here: done, or a whole number or literal at the top level
+        (which could also go on: `3` or `35`)."""
+        if self.done:
+            return True
+        top = self.stack[-1]
+        if len(self.stack) != 2 or top[0] not in ("num", "lit"):
+            return False
+        return _number_whole(top[1], top[2]) if top[0] == "num" else top[2] in top[1]
+
+    def feed(self, text: str) -> GuideState | None:
+        stack = self.stack
+        for ch in text:
+            grown = _step(stack, ch)
+            if grown is None:
+                return None
+            stack = grown
+        return GuideState(stack)
+
+    def closing(self) -> str:
+        """The shortest text (near enough) that makes the reply whole from here."""
+        return _closing(self.stack)
+
+
+@functools.lru_cache(maxsize=8192)
+def _closing(stack: Stack) -> str:
+    out: list[str] = []
+    for _ in range(10_000):
+        if stack[-1] == ("root", True):
+            return "".join(out)
+        piece = _forced(stack)
+        if piece:
+            fed = GuideState(stack).feed(piece)
+            assert fed is not None, (stack, piece)
+            stack = fed.stack
+            out.append(piece)
+        else:  # a finished literal or number that only ends when its parent goes on
+            ended = _finish(stack[:-1], _value(stack[-1]))
+            assert ended is not None
+            stack = ended
+    raise AssertionError("closing did not converge")  # pragma: no cover
+
+
+class JsonGuide:
+    """A schema compiled for guided decoding; `start()` is the empty reply."""
+
+    def __init__(self, node: Node, description: str = "") -> None:
+        self.node = node
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"JsonGuide({self.description or 'schema'})"
+
+    def start(self) -> GuideState:
+        return GuideState((("root", False), ("val", self.node, 0)))
+
+    def accepts(self, text: str) -> bool:
+        """Whether `text` is a whole reply this guide allows (surrounding spaces aside)."""
+        state = self.start().feed(text.strip())
+        return state is not None and state.can_end
+
+
+def schema_guide(schema: Any) -> JsonGuide:
+    """A guide for any JSON value `schema` accepts (the supported subset; module docstring)."""
+    return JsonGuide(compile_schema(schema), "json schema")
+
+
+def tool_reply_guide(tools: Iterable[ToolSpec]) -> JsonGuide:
+    """`{"tool": <name>, "arguments": {...}}` for one of `tools`, or `{"answer": "..."}`."""
+    specs = {t.name: t for t in tools}
+    if not specs:
+        raise InvalidArgument("a tool reply guide needs at least one tool")
+    args = {name: _arguments_node(spec) for name, spec in specs.items()}
+    names = Node(frozenset(), enum=tuple(json.dumps(n, ensure_ascii=False) for n in specs))
+    text = Node(frozenset({"string"}))
+    opening = {"tool": names, "answer": text}
+
+    def keys(seen: Mapping[str, Any]) -> tuple[Mapping[str, Node], tuple[str, ...]]:
+        if not seen:
+            return opening, ()
+        if "tool" in seen and "arguments" not in seen:
+            return {"arguments": args[seen["tool"]]}, ("arguments",)
+        return {}, ()
+
+    root = Node(frozenset({"object"}), keys=keys)
+    return JsonGuide(root, "tool call or answer: " + ", ".join(specs))
+
+
+def _arguments_node(spec: ToolSpec) -> Node:
+    node = compile_schema(spec.parameters or {"type": "object", "properties": {}})
+    if node.enum is not None or "object" not in node.types:
+        raise InvalidArgument(f"tool {spec.name!r}: its arguments schema must be an object")
+    return Node(frozenset({"object"}), props=node.props, required=node.required)
+
+
+def _step(stack: Stack, ch: str) -> Stack | None:
+    top = stack[-1]
+    kind = top[0]
+    rest = stack[:-1]
+    if kind == "root":
+        return None  # a finished reply takes nothing more
+    if kind == "val":
+        return _start_value(rest, top[1], top[2], ch)
+    if kind == "lit":
+        texts, prefix = top[1], top[2] + ch
+        if any(t.startswith(prefix) for t in texts):
+            if prefix in texts and not any(t != prefix and t.startswith(prefix) for t in texts):
+                return _finish(rest, json.loads(prefix))  # nothing longer: it ends here
+            return (*rest, ("lit", texts, prefix))
+        if top[2] in texts:  # a finished literal, ended by what follows it
+            done = _finish(rest, json.loads(top[2]))
+            return None if done is None else _step(done, ch)
+        return None
+    if kind == "str":
+        return _string(rest, top[1], ch)
+    if kind == "num":
+        grown = top[1] + ch
+        if _number_prefix(grown, top[2]):
+            return (*rest, ("num", grown, top[2]))
+        if _number_whole(top[1], top[2]):
+            done = _finish(rest, None)
+            return None if done is None else _step(done, ch)
+        return None
+    if kind == "obj":
+        return _object(rest, top, ch)
+    if kind == "arr":
+        return _array(rest, top, ch)
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def _start_value(rest: Stack, node: Node, ws: int, ch: str) -> Stack | None:
+    if ch in _WS:
+        return (*rest, ("val", node, ws + 1)) if ws < _MAX_WS else None
+    if node.enum is not None:
+        return _step((*rest, ("lit", node.enum, "")), ch)
+    types = node.types
+    if ch == '"' and "string" in types:
+        return (*rest, ("str", 0))
+    if ch == "{" and "object" in types:
+        return (*rest, ("obj", node, "start", (), None, 0))
+    if ch == "[" and "array" in types:
+        return (*rest, ("arr", node, "start", 0))
+    if (ch == "-" or ch.isdigit()) and ch.isascii() and types & {"number", "integer"}:
+        integer = "number" not in types
+        return (*rest, ("num", ch, integer))
+    literals = tuple(
+        text
+        for text, kind in (("true", "boolean"), ("false", "boolean"), ("null", "null"))
+        if kind in types and text[0] == ch
+    )
+    if literals:
+        return (*rest, ("lit", literals, ch))
+    return None
+
+
+def _string(rest: Stack, esc: int, ch: str) -> Stack | None:
+    if esc == 0:
+        if ch == '"':
+            return _finish(rest, None)
+        if ch == "\\":
+            return (*rest, ("str", 1))
+        if ord(ch) < 0x20:
+            return None
+        return (*rest, ("str", 0))
+    if esc == 1:
+        if ch not in _ESCAPES:
+            return None
+        return (*rest, ("str", 2 if ch == "u" else 0))
+    if ch not in _HEX:
+        return None
+    return (*rest, ("str", 0 if esc == 5 else esc + 1))
+
+
+def _object(rest: Stack, top: Frame, ch: str) -> Stack | None:
+    _, node, phase, seen, key, ws = top
+    seen_map = dict(seen)
+    props, required = node.fields(seen_map)
+    missing = [k for k in required if k not in seen_map]
+    unseen = None if props is None else [k for k in props if k not in seen_map]
+    if ch in _WS and phase in ("start", "colon", "after", "next"):
+        return (*rest, (*top[:5], ws + 1)) if ws < _MAX_WS else None
+    if phase in ("start", "next") and ch == '"':
+        frame = ("obj", node, "key", seen, None, 0)
+        if unseen is None:
+            return (*rest, frame, ("str", 0))
+        texts = tuple(json.dumps(k, ensure_ascii=False) for k in unseen)
+        return _step((*rest, frame, ("lit", texts, "")), ch) if texts else None
+    if ch == "}" and phase in ("start", "after") and not missing:
+        if phase == "start" and not seen_map and node.keys is not None and unseen:
+            return None  # the tool reply must say something
+        return _finish(rest, None)
+    if phase == "after" and ch == ",":
+        if unseen is not None and not unseen:
+            return None  # no key is left to write
+        return (*rest, ("obj", node, "next", seen, None, 0))
+    if phase == "colon" and ch == ":":
+        value = ANY if props is None else props[key]
+        return (*rest, ("obj", node, "value", seen, key, 0), ("val", value, 0))
+    return None
+
+
+def _array(rest: Stack, top: Frame, ch: str) -> Stack | None:
+    _, node, phase, ws = top
+    items = node.items or ANY
+    if ch in _WS and phase in ("start", "after"):
+        return (*rest, ("arr", node, phase, ws + 1)) if ws < _MAX_WS else None
+    if ch == "]" and phase in ("start", "after"):
+        return _finish(rest, None)
+    if phase == "after" and ch == ",":
+        return (*rest, ("arr", node, "value", 0), ("val", items, 0))
+    if phase == "start":
+        return _start_value((*rest, ("arr", node, "value", 0)), items, 0, ch)
+    return None
+
+
+def _finish(rest: Stack, value: Any) -> Stack | None:
+    """The value on top of `rest` is complete: tell the frame below."""
+    parent = rest[-1]
+    below = rest[:-1]
+    kind = parent[0]
+    if kind == "root":
+        return (*below, ("root", True))
+    if kind == "arr":
+        return (*below, ("arr", parent[1], "after", 0))
+    if kind == "obj":
+        _, node, phase, seen, key, _ = parent
+        if phase == "key":
+            return (*below, ("obj", node, "colon", seen, value, 0))
+        if phase == "value":
+            return (*below, ("obj", node, "after", (*seen, (key, value)), None, 0))
+    raise AssertionError(parent)  # pragma: no cover
+
+
+def _value(frame: Frame) -> Any:
+    return json.loads(frame[2]) if frame[0] == "lit" else None
+
+
+def _number_prefix(text: str, integer: bool) -> bool:
+    """Whether `text` can still grow into a JSON number (an integer if `integer`)."""
+    i, n = 0, len(text)
+    if i < n and text[i] == "-":
+        i += 1
+    if i == n:
+        return True
+    if not text[i].isascii() or not text[i].isdigit():
+        return False
+    if text[i] == "0":
+        i += 1
+    else:
+        while i < n and text[i].isascii() and text[i].isdigit():
+            i += 1
+    if i == n:
+        return True
+    if integer:
+        return False
+    if text[i] == ".":
+        i += 1
+        start = i
+        while i < n and text[i].isascii() and text[i].isdigit():
+            i += 1
+        if i == n:
+            return True
+        if i == start:
+            return False
+    if text[i] in "eE":
+        i += 1
+        if i < n and text[i] in "+-":
+            i += 1
+        while i < n and text[i].isascii() and text[i].isdigit():
+            i += 1
+        return i == n
+    return False
+
+
+def _number_whole(text: str, integer: bool) -> bool:
+    return _number_prefix(text, integer) and text[-1].isdigit()
+
+
+def _forced(stack: Stack) -> str:
+    """The next piece of the shortest completion ('' when the top only needs ending)."""
+    top = stack[-1]
+    kind = top[0]
+    if kind == "val":
+        return _smallest(top[1])
+    if kind == "lit":
+        texts: tuple[str, ...] = top[1]
+        prefix: str = top[2]
+        if prefix in texts:
+            return ""
+        rests = [t[len(prefix) :] for t in texts if t.startswith(prefix)]
+        if len(rests) == 1:
+            return rests[0]
+        return min(rests, key=lambda rest: _closing_after(stack, rest))
+    if kind == "str":
+        esc: int = top[1]
+        return '"' if esc == 0 else "n" if esc == 1 else "0"
+    if kind == "num":
+        return "" if _number_whole(top[1], top[2]) else "0"
+    if kind == "arr":
+        return "]"
+    if kind == "obj":
+        _, node, phase, seen, _, _ = top
+        seen_map = dict(seen)
+        props, required = node.fields(seen_map)
+        missing = [k for k in required if k not in seen_map]
+        must_say = not seen_map and node.keys is not None and bool(props)  # the tool reply
+        if phase == "colon":
+            return ":"
+        if phase == "after":
+            return "," if missing else "}"
+        if phase == "start" and not missing and not must_say:
+            return "}"
+        if missing:
+            return json.dumps(missing[0], ensure_ascii=False)
+        options = [json.dumps(k, ensure_ascii=False) for k in (props or {}) if k not in seen_map]
+        if not options:
+            return '""'  # a free object: any key
+        return min(options, key=lambda key: _closing_after(stack, key))
+    raise AssertionError(top)  # pragma: no cover
+
+
+def _closing_after(stack: Stack, key: str) -> int:
+    """How long the shortest reply is if `key` is the key written next."""
+    state = GuideState(stack).feed(key)
+    return len(key) + len(state.closing()) if state is not None else 1 << 30
+
+
+def _smallest(node: Node) -> str:
+    if node.enum is not None:
+        return min(node.enum, key=len)
+    for kind, text in (
+        ("string", '""'),
+        ("integer", "0"),
+        ("number", "0"),
+        ("boolean", "true"),
+        ("null", "null"),
+        ("array", "[]"),
+        ("object", "{"),
+    ):
+        if kind in node.types:
+            return text
+    raise AssertionError(node)  # pragma: no cover

@@ -1,0 +1,144 @@
+"""The guided-JSON matcher: what it lets through, what it refuses, and how it closes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from llmagentos.errors import InvalidArgument
+from llmagentos.llm import ToolSpec
+from llmagentos.llm.jsonguide import schema_guide, tool_reply_guide
+from llmagentos.llm.toolcalls import parse_model_output
+
+TOOLS = (
+    ToolSpec(
+        "get_weather",
+        "Weather in a city.",
+        {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    ),
+    ToolSpec(
+        "send_message",
+        "Message someone.",
+        {
+            "type": "object",
+            "properties": {"to": {"type": "string"}, "text": {"type": "string"}},
+            "required": ["to", "text"],
+        },
+    ),
+    ToolSpec(
+        "move",
+        "Move in the maze.",
+        {
+            "type": "object",
+            "properties": {
+                "action": {"type": "string", "enum": ["up", "down", "left", "right"]},
+                "steps": {"type": "integer"},
+                "speed": {"type": ["number", "null"]},
+                "flags": {"type": "array", "items": {"type": "boolean"}},
+                "extra": {"type": "object"},
+            },
+            "required": ["action"],
+        },
+    ),
+)
+GOOD = (
+    '{"tool": "get_weather", "arguments": {"city": "Oslo"}}',
+    '{"answer": "it is \\"fine\\" \\u00e9 \\n ok"}',
+    '{"tool":"move","arguments":{"action":"up","steps":-12,"speed":1.5e3,"flags":[true,false]}}',
+    '{"tool": "move", "arguments": {"speed": null, "action": "left", "extra": {"a": [1, {}]}}}',
+    '{\n  "tool": "send_message",\n  "arguments": {"text": "hi", "to": "Ann"}\n}',
+    '{"tool": "move", "arguments": {"action": "down", "steps": 0, "flags": []}}',
+)
+BAD = (
+    '{"tool": "get_weather", "arguments": {"city": "Oslo"}',  # cut off
+    '{"tool": "nope", "arguments": {}}',  # not an offered tool
+    "{}",  # says nothing
+    '{"tool": "get_weather", "arguments": {}}',  # required argument missing
+    '{"tool": "get_weather", "arguments": {"city": "a", "city": "b"}}',  # key twice
+    '{"tool": "get_weather", "arguments": {"town": "a"}}',  # unknown argument
+    '{"answer": "x", "tool": "move"}',
+    '{"arguments": {}, "tool": "move"}',  # the tool comes first
+    '{"tool": "move", "arguments": {"action": "up", "steps": 1.5}}',  # not an integer
+    '{"tool": "move", "arguments": {"action": "upward"}}',  # not in the enum
+    '{"tool": "move", "arguments": {"action": "up", "steps": 01}}',  # leading zero
+    '{"tool": "send_message", "arguments": {"to": "Deepak answer": "Deepak answer": "x"}}',
+    '{"answer": "a\nb"}',  # a raw newline inside a string
+    '{"answer": "\\q"}',  # not an escape
+    '{"answer": 3}',
+    '{"answer": "x"} trailing',
+    "Sure! " + GOOD[0],
+)
+
+
+def test_valid_replies_pass_and_parse_as_the_agent_reads_them() -> None:
+    guide = tool_reply_guide(TOOLS)
+    for text in GOOD:
+        assert guide.accepts(text), text
+        parsed = parse_model_output(text)
+        assert parsed.answer is not None or len(parsed.tool_calls) == 1
+
+
+@pytest.mark.parametrize("text", BAD)
+def test_invalid_replies_are_refused(text: str) -> None:
+    assert not tool_reply_guide(TOOLS).accepts(text)
+
+
+def test_every_prefix_of_a_valid_reply_closes_into_a_valid_reply() -> None:
+    guide = tool_reply_guide(TOOLS)
+    for text in GOOD:
+        for cut in range(len(text) + 1):
+            state = guide.start().feed(text[:cut])
+            assert state is not None, (text, cut)
+            whole = text[:cut] + state.closing()
+            assert guide.accepts(whole), whole
+            json.loads(whole)
+    cut_off = guide.start().feed('{"tool": "send_message", "arguments": {"to": "Vera is back')
+    assert cut_off is not None
+    assert json.loads(
+        '{"tool": "send_message", "arguments": {"to": "Vera is back' + cut_off.closing()
+    ) == {
+        "tool": "send_message",
+        "arguments": {"to": "Vera is back", "text": ""},
+    }
+
+
+def test_a_finished_reply_takes_nothing_more() -> None:
+    state = tool_reply_guide(TOOLS).start().feed(GOOD[0])
+    assert state is not None and state.done and state.closing() == ""
+    assert state.feed(" ") is None and state.feed("}") is None
+
+
+def test_whitespace_runs_are_bounded() -> None:
+    guide = tool_reply_guide(TOOLS)
+    assert guide.start().feed("{" + " " * 16) is not None
+    assert guide.start().feed("{" + " " * 17) is None
+
+
+def test_schema_guides_beyond_tool_replies() -> None:
+    numbers = schema_guide({"type": "array", "items": {"enum": [1, 10, "a"]}})
+    assert numbers.accepts('[1, 10, "a"]') and numbers.accepts("[10,1]")
+    assert not numbers.accepts("[2]") and not numbers.accepts("[100]")
+    anything = schema_guide({})
+    for text in ('{"a": [1, -2.5e-3, true, null, "x"]}', "3", '"s"', "[]"):
+        assert anything.accepts(text), text
+    for text in ("{a: 1}", "[1,]", "tru", "-", "1.", '{"a" 1}'):
+        assert not anything.accepts(text), text
+    person = schema_guide(
+        {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}}
+    )
+    assert person.accepts('{"age": 3}') and person.accepts("{}")
+    assert not person.accepts('{"age": "3"}')
+
+
+def test_bad_schemas_and_tools_are_typed_errors() -> None:
+    with pytest.raises(InvalidArgument, match="unknown JSON schema type"):
+        schema_guide({"type": "integr"})
+    with pytest.raises(InvalidArgument, match="enum"):
+        schema_guide({"enum": []})
+    with pytest.raises(InvalidArgument, match="must be an object"):
+        schema_guide([1, 2])
+    with pytest.raises(InvalidArgument, match="at least one tool"):
+        tool_reply_guide(())
+    with pytest.raises(InvalidArgument, match="must be an object"):
+        tool_reply_guide([ToolSpec("f", "", {"type": "string"})])
