@@ -19,10 +19,12 @@ ReAct agent reads a reply (`llm.toolcalls`):
 
 Generation is greedy. `--via core` (default) runs the model through the local LLM core
 (`builtin:` spec, continuous batching), the path agents use, asked as the ReAct agent asks
-(the offered tools on the request), twice: with guided tool replies (`llm.jsonguide`; the
+(the offered tools on the request), twice: with guided tool replies (`llm.guides`; the
 default for builtin models: each step takes the model's most likely token that keeps the
 reply valid JSON for an offered tool's schema or an answer) and free (the model's own text,
-what the model alone can do). `--via transformers` uses `generate` directly (free). Prints
+what the model alone can do). `--via transformers` uses `generate` directly (free).
+Through the core it also asks the plain summary prompts again the way the summarizer app
+does (`extractive_summaries`: the reply is one of the text's sentences, the model's pick). Prints
 tables and writes JSON (`--json PATH`): the guided figures at the top level (what agents
 get), the free ones under `free_decoding`.
 """
@@ -47,6 +49,7 @@ from llmagentos.learning import corpus, store
 from llmagentos.learning.evaluate import (
     HEADLINE,
     Generate,
+    contains,
     correction_recovery,
     hf_generator,
     run_eval,
@@ -95,6 +98,46 @@ def core_generator(
         loop.close()
 
     return (lambda prompts, tools: loop.run_until_complete(batch(prompts, tools))), close
+
+
+def extractive_summaries(path: Path, examples: list[corpus.Example]) -> dict[str, Any]:
+    """The summary turns (plain ones, not ReAct) asked again the way the summarizer app
+    asks: the reply guided to be one of the text's sentences (`response_format` choice).
+    The model still chooses which; the figure is how often it chooses the lead fact."""
+    from llmagentos.llm.spec import create_backend
+    from llmagentos.llm.types import LLMRequest, Message
+
+    turns = [
+        (ex, prompt, target)
+        for ex in examples
+        if ex.task == "summary"
+        for prompt, _, target in ex.turns()
+        if not target.react
+    ]
+    backend: Any = create_backend(f"builtin:{path}")
+
+    async def one(ex: corpus.Example, prompt: list[dict[str, Any]]) -> str:
+        request = LLMRequest(
+            messages=tuple(Message(role=m["role"], content=m["content"]) for m in prompt),
+            max_tokens=96,
+            response_format={"type": "choice", "choices": list(ex.meta["sentences"])},
+        )
+        return (await backend.complete(request)).text
+
+    async def run_all() -> list[str]:
+        try:
+            return list(await asyncio.gather(*(one(ex, p) for ex, p, _ in turns)))
+        finally:
+            await backend.aclose()
+
+    replies = asyncio.run(run_all())
+    hits = sum(contains(r, t.fact or "") for (_, _, t), r in zip(turns, replies, strict=True))
+    valid = sum(r in ex.meta["sentences"] for (ex, _, _), r in zip(turns, replies, strict=True))
+    return {
+        "turns": len(turns),
+        "summary_lead_rate": round(hits / len(turns), 4) if turns else None,
+        "one_of_the_sentences": round(valid / len(turns), 4) if turns else None,
+    }
 
 
 def evaluate(
@@ -163,12 +206,14 @@ def main() -> None:
         finally:
             close()
 
+    extractive = extractive_summaries(path, examples) if args.via == "core" else None
     weights = path / "model.safetensors"
     main_mode = modes[0]
     out: dict[str, Any] = {
         **runs[main_mode],
         "decoding": main_mode,
         **{f"{mode}_decoding": figures for mode, figures in runs.items() if mode != main_mode},
+        "extractive_summaries": extractive,
         "model": str(path),
         "via": args.via,
         "parameters": manifest.get("parameters"),
@@ -198,6 +243,12 @@ def main() -> None:
         console.print(
             f"{mode}: broken calls valid after one correction: {recovery['recovered']}"
             f" of {recovery['broken_calls']}"
+        )
+    if extractive is not None:
+        console.print(
+            f"extractive summaries (a choice among the text's sentences, as the summarizer"
+            f" asks): lead fact in {extractive['summary_lead_rate']} of {extractive['turns']}"
+            f" (free: {runs[main_mode]['per_task']['summary']['summary_lead_rate']})"
         )
     turns = runs[main_mode]["turns"]
     console.print(f"{len(examples)} examples, {turns} turns per decoding")

@@ -44,9 +44,20 @@ async def test_summarizer_keeps_the_seeds_api(tmp_path: Path) -> None:
     )
     out = (await run("summarizer", tmp_path, {"texts": [text, "One sentence only."]})).status.result
     assert out["summaries"] == ["The plan adds forty kilometres of lanes.", "One sentence only."]
+    assert out["extractive"] and out["picked"] == [1, 0]
     calls = [json.loads(c) for k, c in journal(tmp_path) if k == "llm"]
     assert calls[0]["request"]["messages"][0]["content"].startswith("Summarize this text: ")
     assert calls[0]["request"]["max_tokens"] == 100  # summarize(text) -> generate_text(.., 100)
+    # the model is asked to pick one of the text's sentences; a one-sentence text is its own
+    assert calls[0]["request"]["response_format"] == {
+        "type": "choice",
+        "choices": [
+            "The council approved the cycling plan.",
+            "The plan adds forty kilometres of lanes.",
+            "Shops asked for parking.",
+        ],
+    }
+    assert calls[1]["request"].get("response_format") is None
 
 
 async def test_summarizer_reports_a_summary_the_text_does_not_support(tmp_path: Path) -> None:
@@ -55,7 +66,7 @@ async def test_summarizer_reports_a_summary_the_text_does_not_support(tmp_path: 
     text = "The council approved the cycling plan. Shops asked for parking."
     invented = FunctionModel(lambda messages, request: "Zora Veldra opened the Ashven Clinic.")
     out = (await run("summarizer", tmp_path, {"text": text}, model=invented)).status.result
-    assert out["grounded"] == [False] and out["grounding"] == [0.0]
+    assert out["grounded"] == [False] and out["grounding"] == [0.0] and out["picked"] == [None]
     assert grounding("The council approved the plan.", text) == 1.0
     assert grounding("", text) == 0.0
     from llmagentos.apps.demo import caveat  # the demo marks it with "~", not "✓"

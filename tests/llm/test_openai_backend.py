@@ -356,3 +356,29 @@ async def test_tokens_per_minute_settles_with_real_usage(make: Make) -> None:
     assert bucket is not None
     # Estimated 51 tokens from 200 chars, real usage 40 + 2: the difference was refunded.
     assert bucket.capacity - bucket.level == pytest.approx(42, abs=1)
+
+
+async def test_response_formats_go_over_the_wire(
+    make: Make, model: ScriptedModel, server: OpenAIServer
+) -> None:
+    backend = make()
+    model.replies = ['{"choice": "Work starts in May."}']
+    choices = ["The plan adds lanes.", "Work starts in May."]
+    reply = await backend.complete(ask(response_format={"type": "choice", "choices": choices}))
+    assert reply.text == "Work starts in May."  # asked as JSON, read back as the choice
+    sent = server.model_requests[-1].body["response_format"]
+    assert sent["type"] == "json_schema"
+    assert sent["json_schema"]["schema"]["properties"]["choice"]["enum"] == choices
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    model.replies = ['{"n": 3}']
+    fmt = {"type": "json_schema", "json_schema": {"schema": schema}}
+    assert (await backend.complete(ask(response_format=fmt))).text == '{"n": 3}'
+    sent = server.model_requests[-1].body["response_format"]
+    assert sent["json_schema"] == {"name": "reply", "schema": schema}
+    # a raw prompt with a format goes to the chat endpoint: completions take no format
+    await backend.complete(ask(raw_prompt=True, response_format={"type": "json_object"}))
+    assert server.model_requests[-1].path == "/v1/chat/completions"
+    with pytest.raises(InvalidArgument, match="unknown response_format"):
+        await backend.complete(ask(response_format={"type": "yaml"}))
+    with pytest.raises(InvalidArgument, match="complete"):
+        await collect(backend, ask(response_format={"type": "choice", "choices": choices}))

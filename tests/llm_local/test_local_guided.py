@@ -4,14 +4,16 @@ answer (and without the guide it is not), sampled or greedy, cut short or resume
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from llmagentos.errors import InvalidArgument
 from llmagentos.llm import LLMRequest, Message, ToolSpec, create_backend
-from llmagentos.llm.jsonguide import schema_guide, tool_reply_guide
+from llmagentos.llm.guides import schema_guide, tool_reply_guide
 from llmagentos.llm.local import Generation, LocalBackend, SamplingParams
 from llmagentos.llm.toolcalls import parse_model_output
 
@@ -192,3 +194,29 @@ def test_builtin_models_are_guided_by_default() -> None:
         asyncio.run(on.aclose())
         asyncio.run(off.aclose())
     assert GUIDE.accepts('{"tool": "move", "arguments": {"action": "up"}}')
+
+
+async def test_a_request_can_ask_for_a_choice_or_a_json_schema(tiny_path: Path) -> None:
+    b = LocalBackend(str(tiny_path))  # no guided_tools: a request's own format still holds
+    options = ["The plan adds forty kilometres of lanes.", "Work starts in May.", "Shops object."]
+    try:
+        for q in QUESTIONS[:4]:
+            choice = {"type": "choice", "choices": options}
+            plain = LLMRequest(messages=(Message(role="user", content=q),), max_tokens=60)
+            reply = await b.complete(dataclasses.replace(plain, response_format=choice))
+            assert reply.text in options
+            schema = {
+                "type": "object",
+                "properties": {"label": {"enum": ["good", "bad"]}, "score": {"type": "number"}},
+                "required": ["label", "score"],
+            }
+            fmt = {"type": "json_schema", "json_schema": {"schema": schema}}
+            value = json.loads(
+                (await b.complete(dataclasses.replace(plain, response_format=fmt))).text
+            )
+            assert value["label"] in ("good", "bad") and isinstance(value["score"], int | float)
+        with pytest.raises(InvalidArgument, match="unknown response_format"):
+            await b.complete(dataclasses.replace(plain, response_format={"type": "yaml"}))
+        assert (await b.complete(plain)).text not in options  # the format did the choosing
+    finally:
+        await b.aclose()

@@ -230,3 +230,29 @@ def test_a_new_keys_first_requests_may_come_at_once(served: Served) -> None:
     for t in threads:
         t.join(20)
     assert statuses == [200] * 8
+
+
+def test_response_formats_reach_the_model_and_bad_ones_are_400(
+    served: Served, client: openai.OpenAI
+) -> None:
+    fmt = {"type": "choice", "choices": ["tok0", "tok1"]}
+    client.chat.completions.create(
+        model="latency", messages=USER, max_tokens=2, extra_body={"response_format": fmt}
+    )
+    assert served.model.last_request.response_format == fmt
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    client.chat.completions.create(
+        model="latency",
+        messages=USER,
+        max_tokens=2,
+        response_format={"type": "json_schema", "json_schema": {"name": "n", "schema": schema}},
+    )
+    assert served.model.last_request.response_format["json_schema"]["schema"] == schema
+    client.chat.completions.create(
+        model="latency", messages=USER, max_tokens=2, response_format={"type": "text"}
+    )
+    assert served.model.last_request.response_format is None
+    with pytest.raises(openai.BadRequestError, match="unknown response_format"):
+        client.chat.completions.create(
+            model="latency", messages=USER, extra_body={"response_format": {"type": "yaml"}}
+        )

@@ -120,6 +120,9 @@ def _customer_service(r: dict[str, Any]) -> str:
 def _summarizer(r: dict[str, Any]) -> str:
     first = r["summaries"][0]
     line = f"{len(r['summaries'])} summaries of {r['chars_in']} characters; first: {first!r}"
+    picked = (r.get("picked") or [None])[0]
+    if r.get("extractive") and picked is not None:
+        line += f" (the model chose sentence {picked + 1} of the text)"
     if r.get("grounded", [True])[0] is False:
         line += f" (not grounded: {r['grounding'][0]:.0%} of its content words are in the text)"
     return line

@@ -96,6 +96,7 @@ class _Sampling(Wire):
 class ChatCompletionRequest(_Sampling):
     messages: list[ChatMessage]
     tools: list[ToolDef] | None = None
+    response_format: dict[str, Any] | None = None
     max_completion_tokens: int | None = None
     logprobs: bool | None = None
 

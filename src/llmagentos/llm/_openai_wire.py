@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any, cast
 
 from pydantic import ValidationError
 
 from llmagentos.errors import BackendError
 from llmagentos.llm import _openai_schema as w
+from llmagentos.llm.guides import response_guide
 from llmagentos.llm.types import (
     FinishReason,
     LLMRequest,
@@ -95,10 +98,49 @@ def chat_body(request: LLMRequest, model: str, *, stream: bool, as_user: bool = 
     body = w.ChatCompletionRequest(
         messages=messages,
         tools=tools or None,
+        response_format=wire_format(request.response_format),
         logprobs=True if request.logprobs else None,
         **_sampling(request, model, stream),
     )
     return body.model_dump(exclude_none=True)
+
+
+def wire_format(fmt: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A request's `response_format` as OpenAI's structured outputs spell it. A `choice` is
+    asked for as a JSON object `{"choice": <one of them>}`; `unwrap_choice` reads it back."""
+    if fmt is None:
+        return None
+    response_guide(fmt)  # a malformed format is the caller's InvalidArgument, not a 400
+    if fmt["type"] == "choice":
+        schema = {
+            "type": "object",
+            "properties": {"choice": {"type": "string", "enum": list(fmt["choices"])}},
+            "required": ["choice"],
+            "additionalProperties": False,
+        }
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "choice", "strict": True, "schema": schema},
+        }
+    if fmt["type"] == "json_schema":
+        return {**fmt, "json_schema": {"name": "reply", **fmt["json_schema"]}}
+    return dict(fmt)
+
+
+def unwrap_choice(request: LLMRequest, response: LLMResponse) -> LLMResponse:
+    """For a `choice` request, the chosen string as the reply's text (a server that ignored
+    the format keeps its own text)."""
+    if not request.response_format or request.response_format.get("type") != "choice":
+        return response
+    try:
+        chosen = json.loads(response.message.content).get("choice")
+    except (ValueError, AttributeError):
+        return response
+    if not isinstance(chosen, str):
+        return response
+    return dataclasses.replace(
+        response, message=dataclasses.replace(response.message, content=chosen)
+    )
 
 
 def completion_body(request: LLMRequest, model: str, *, stream: bool) -> Any:

@@ -122,7 +122,7 @@ class OpenAIBackend:
         self._check_usable()
         estimate = wire.estimate_prompt_tokens(request)
         async with self._slots:
-            if request.raw_prompt and self._has_legacy is not False:
+            if request.raw_prompt and self._has_legacy is not False and not _shaped(request):
                 try:
                     body = wire.completion_body(request, self.model, stream=False)
                     data = await self._post_json("completions", body, estimate, legacy=True)
@@ -137,7 +137,7 @@ class OpenAIBackend:
             data = await self._post_json("chat/completions", body, estimate)
             response = wire.chat_response(data, self._url("chat/completions"))
         self._settle(estimate, response.usage.total_tokens)
-        return response
+        return wire.unwrap_choice(request, response)
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[StreamChunk]:
         """Stream `request`: content chunks, then one final chunk with finish reason and usage.
@@ -146,6 +146,11 @@ class OpenAIBackend:
         `BackendUnavailable` because the chunks already yielded cannot be taken back.
         """
         self._check_usable()
+        if request.response_format and request.response_format.get("type") == "choice":
+            raise InvalidArgument(
+                "a 'choice' response_format is asked of OpenAI-compatible servers as JSON and"
+                " read back whole: use complete(), not stream()"
+            )
         estimate = wire.estimate_prompt_tokens(request)
         async with self._slots:
             response = await self._open_stream(request, estimate)
@@ -178,7 +183,7 @@ class OpenAIBackend:
             self._tpm.settle(actual - estimate)
 
     async def _open_stream(self, request: LLMRequest, estimate: int) -> httpx.Response:
-        if request.raw_prompt and self._has_legacy is not False:
+        if request.raw_prompt and self._has_legacy is not False and not _shaped(request):
             body = wire.completion_body(request, self.model, stream=True)
             try:
                 response = await self._send("completions", body, estimate, stream=True, legacy=True)
@@ -252,6 +257,11 @@ class OpenAIBackend:
         return self._rng.uniform(
             0, min(self.backoff_cap_s, self.backoff_base_s * 2 ** (attempt - 1))
         )
+
+
+def _shaped(request: LLMRequest) -> bool:
+    """Whether the request asks for a reply format (only the chat endpoint takes one)."""
+    return request.response_format is not None
 
 
 def _classify(response: httpx.Response, url: str, *, legacy: bool) -> _Failure:

@@ -73,6 +73,7 @@ class LLMRequest:
     logprobs: bool = False
     seed: int | None = None
     raw_prompt: bool = False  # True: `messages[0].content` is a completion prompt, no chat template
+    response_format: dict[str, Any] | None = None  # the reply's shape (`llm.guides`)
 
 
 @record

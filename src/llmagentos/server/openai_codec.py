@@ -17,6 +17,7 @@ import time
 import uuid
 from typing import Any, Protocol
 
+from llmagentos.llm.guides import response_guide
 from llmagentos.llm.types import (
     LLMRequest,
     LLMResponse,
@@ -70,6 +71,9 @@ def to_request(body: o.ChatCompletionRequest, model: str) -> LLMRequest:
         options["temperature"] = body.temperature
     if body.top_p is not None:
         options["top_p"] = body.top_p
+    if body.response_format is not None and body.response_format.get("type") != "text":
+        response_guide(body.response_format)  # a bad format is a 400 before anything runs
+        options["response_format"] = body.response_format
     return LLMRequest(
         messages=messages,
         model=model,

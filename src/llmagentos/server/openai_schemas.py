@@ -103,6 +103,7 @@ class ChatCompletionRequest(_Generation):
     max_completion_tokens: Annotated[int, Field(ge=1, le=1_000_000), Integral] | None = None
     tools: Annotated[list[ToolIn], Field(max_length=128)] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    response_format: dict[str, Any] | None = None
     logprobs: bool | None = None
     top_logprobs: Annotated[int, Field(ge=0, le=20), Integral] | None = None
 

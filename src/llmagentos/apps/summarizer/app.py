@@ -9,10 +9,15 @@ summary = summarize("A long article ...")   # in a sync program, or on the defau
 `summarize` calls the model through `LLM().generate_text`, so inside a process it is that
 process's system call, and outside any process it runs on the default runtime's kernel.
 
-The app checks every summary against its text (`grounding`): the share of the summary's
-content words that occur in the text. A summary below `GROUNDED` is reported as not
-grounded rather than passed off as one (a small model, such as the built-in one, writes
-fluent sentences about names that are not in the text).
+Summaries are extractive by default: the model's reply is guided to be one of the text's
+own sentences (`response_format` `choice`, `llm.guides`), so the model chooses which
+sentence sums the text up and cannot make up one (the built-in model, left free, writes
+fluent sentences about names that are not in the text). `extractive=False` lets a capable
+model write its own.
+
+The app checks every summary against its text either way (`grounding`): the share of the
+summary's content words that occur in the text. A summary below `GROUNDED` is reported as
+not grounded rather than passed off as one.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ model = LLM()  # the kernel's default model: the app's model
 GROUNDED = 0.6
 """The share of a summary's content words that must occur in its text."""
 _WORD = re.compile(r"[a-z0-9']+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _STOP = frozenset(
     re.findall(
         r"\w+",
@@ -51,9 +57,20 @@ def grounding(summary: str, text: str) -> float:
     return sum(w in source for w in words) / len(words) if words else 0.0
 
 
-def summarize(text: str, max_length: int = 100) -> str:
-    """A short summary of `text` (at most `max_length` tokens) by the model."""
-    return model.generate_text(f"Summarize this text: {text}", max_length=max_length)
+def sentences(text: str) -> list[str]:
+    """The sentences of `text`, in order (split after '.', '!' or '?')."""
+    return [s for s in _SENTENCE.split(text.strip()) if s]
+
+
+def summarize(text: str, max_length: int = 100, extractive: bool = True) -> str:
+    """A short summary of `text` (at most `max_length` tokens) by the model: one of the
+    text's sentences, the one the model picks, unless `extractive` is False."""
+    prompt = f"Summarize this text: {text}"
+    options = sentences(text)
+    if extractive and len(options) > 1:
+        fmt = {"type": "choice", "choices": options}
+        return model.generate_text(prompt, max_length=max_length, response_format=fmt)
+    return model.generate_text(prompt, max_length=max_length)
 
 
 def main(
@@ -61,10 +78,11 @@ def main(
     text: str | None = None,
     texts: list[str] | None = None,
     max_length: int = 100,
+    extractive: bool = True,
 ) -> dict[str, Any]:
     """Summarize `text` or each of `texts` (a sample article when given neither)."""
     docs = texts if texts else [text or SAMPLE]
-    summaries = [summarize(doc, max_length) for doc in docs]
+    summaries = [summarize(doc, max_length, extractive) for doc in docs]
     scores = [round(grounding(s, doc), 2) for s, doc in zip(summaries, docs, strict=True)]
     flag = "\n\n(not grounded: {:.0%} of its content words are in the text)"
     report = "\n\n".join(
@@ -76,5 +94,12 @@ def main(
         "summaries": summaries,
         "grounding": scores,
         "grounded": [g >= GROUNDED for g in scores],
+        "extractive": extractive,
+        # which sentence the model chose (None: not one of the text's)
+        "picked": [_index(sentences(doc), s) for doc, s in zip(docs, summaries, strict=True)],
         "chars_in": sum(map(len, docs)),
     }
+
+
+def _index(options: list[str], summary: str) -> int | None:
+    return options.index(summary.strip()) if summary.strip() in options else None

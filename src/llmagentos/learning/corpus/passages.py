@@ -309,4 +309,5 @@ def summary_task(rng: random.Random, split: Split) -> Example:
         {"role": "assistant", "content": answer_text(lead, react)},
     ]
     target = Target("summary", react, fact=lead)
-    return Example("summary", tuple(messages), (target,), tuple(tools))
+    meta = {"sentences": sentences}  # for extractive summaries (a choice among them)
+    return Example("summary", tuple(messages), (target,), tuple(tools), meta)

@@ -13,10 +13,11 @@ import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from typing import Any
 
 from llmagentos.errors import InvalidArgument, InvalidState, MalformedModelOutput
 from llmagentos.llm.base import current_caller
-from llmagentos.llm.jsonguide import JsonGuide, tool_reply_guide
+from llmagentos.llm.guides import Guide, response_guide, tool_reply_guide
 from llmagentos.llm.local.chat import render
 from llmagentos.llm.local.config import EngineConfig, EngineStats
 from llmagentos.llm.local.engine import EngineCore
@@ -50,9 +51,11 @@ class LocalBackend:
       finished call's KV waits for the agent's next turn), `cascade_min`;
     - `ignore_eos` generates exactly `max_tokens` (benchmarks);
     - `guided_tools`: when a request offers tools, decode the reply under
-      `jsonguide.tool_reply_guide` (`{"tool": ..., "arguments": ...}` fitting that tool's
+      `guides.tool_reply_guide` (`{"tool": ..., "arguments": ...}` fitting that tool's
       schema, or `{"answer": ...}`). For models trained on that reply format (the builtin
       ones, where it is on by default); other models write tool calls their own way.
+      A request's own `response_format` (JSON schema, JSON object, choice) is always
+      honoured, whatever this option says.
     """
 
     wants_caller = True
@@ -92,7 +95,7 @@ class LocalBackend:
         self.max_concurrency = max_concurrency or 4 * max_batch
         self.ignore_eos = ignore_eos
         self.guided_tools = guided_tools
-        self._guides: OrderedDict[str, JsonGuide] = OrderedDict()
+        self._guides: OrderedDict[str, Guide] = OrderedDict()
         config = EngineConfig(
             max_batch=max_batch,
             max_batch_tokens=max_batch_tokens or max(512, max_batch),
@@ -251,13 +254,20 @@ class LocalBackend:
             guide=self._guide(request),
         )
 
-    def _guide(self, request: LLMRequest) -> JsonGuide | None:
-        if not (self.guided_tools and request.tools) or request.raw_prompt:
+    def _guide(self, request: LLMRequest) -> Guide | None:
+        """The shape the reply must take: the request's `response_format`, else (with
+        `guided_tools`) a tool call or answer when tools are offered, else none."""
+        if request.response_format is not None:
+            key = json.dumps(request.response_format, sort_keys=True)
+            make: Any = lambda: response_guide(request.response_format or {})  # noqa: E731
+        elif self.guided_tools and request.tools and not request.raw_prompt:
+            key = json.dumps([[t.name, t.parameters] for t in request.tools], sort_keys=True)
+            make = lambda: tool_reply_guide(request.tools)  # noqa: E731
+        else:
             return None
-        key = json.dumps([[t.name, t.parameters] for t in request.tools], sort_keys=True)
         guide = self._guides.get(key)
         if guide is None:
-            guide = self._guides[key] = tool_reply_guide(request.tools)
+            guide = self._guides[key] = make()
             if len(self._guides) > _ENCODED:
                 self._guides.popitem(last=False)
         return guide

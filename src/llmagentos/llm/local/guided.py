@@ -1,4 +1,4 @@
-"""Picking tokens under a `JsonGuide`: the model's own choice, as long as it stays valid.
+"""Picking tokens under a guide (`llm.guides`): the model's own choice, as long as it stays valid.
 
 For a guided sequence the engine hands the row of logits here instead of taking the plain
 sampler's token. Greedy decoding tries the candidates from most to least likely and keeps
@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from llmagentos.llm.jsonguide import GuideState
+from llmagentos.llm.guides import Progress as GuideState
 from llmagentos.llm.local.params import SamplingParams
 from llmagentos.llm.local.sampling import draw
 

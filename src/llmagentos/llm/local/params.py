@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from llmagentos.errors import InvalidArgument
-from llmagentos.llm.jsonguide import JsonGuide
+from llmagentos.llm.guides import Guide
 from llmagentos.llm.types import FinishReason
 
 
@@ -16,8 +16,8 @@ class SamplingParams:
 
     `seed` makes sampling reproducible whatever else shares the batch: every sequence draws
     from its own generator. `ignore_eos` keeps generating past the end-of-sequence token
-    (benchmarks use it to fix output lengths). `guide` keeps the text on its way to JSON
-    the guide accepts (`llm.jsonguide`): the model's most likely token that fits, each step.
+    (benchmarks use it to fix output lengths). `guide` keeps the text on its way to a reply
+    the guide accepts (`llm.guides`): the model's most likely token that fits, each step.
     """
 
     max_tokens: int = 256
@@ -27,7 +27,7 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     logprobs: bool = False
     ignore_eos: bool = False
-    guide: JsonGuide | None = field(default=None, compare=False)
+    guide: Guide | None = field(default=None, compare=False)
 
     def check(self) -> None:
         """Raise `InvalidArgument` for values no generation can honour."""

@@ -8,7 +8,7 @@ import pytest
 
 from llmagentos.errors import InvalidArgument
 from llmagentos.llm import ToolSpec
-from llmagentos.llm.jsonguide import schema_guide, tool_reply_guide
+from llmagentos.llm.guides import choice_guide, response_guide, schema_guide, tool_reply_guide
 from llmagentos.llm.toolcalls import parse_model_output
 
 TOOLS = (
@@ -142,3 +142,39 @@ def test_bad_schemas_and_tools_are_typed_errors() -> None:
         tool_reply_guide(())
     with pytest.raises(InvalidArgument, match="must be an object"):
         tool_reply_guide([ToolSpec("f", "", {"type": "string"})])
+
+
+def test_a_choice_is_exactly_one_of_its_options() -> None:
+    guide = choice_guide(["yes", "yes please", "no"])
+    for text in ("yes", "yes please", "no"):
+        assert guide.accepts(text)
+    for text in ("ye", "yes pl", "nope", "", "No"):
+        assert not guide.accepts(text)
+    state = guide.start().feed("yes")
+    assert state is not None and state.can_end and not state.done  # "yes please" may follow
+    assert state.closing() == ""
+    longer = state.feed(" p")
+    assert longer is not None and longer.closing() == "lease" and not longer.can_end
+    assert guide.start().feed("n") is not None and guide.start().feed("x") is None
+    whole = guide.start().feed("no")
+    assert whole is not None and whole.done
+
+
+def test_response_formats_and_their_errors() -> None:
+    assert response_guide({"type": "choice", "choices": ["a", "b"]}).accepts("b")
+    assert response_guide({"type": "json_object"}).accepts('{"k": [1]}')
+    assert not response_guide({"type": "json_object"}).accepts("[1]")
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    fmt = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
+    assert response_guide(fmt).accepts('{"n": 2}') and not response_guide(fmt).accepts("{}")
+    for bad in (
+        {"type": "xml"},
+        {"type": "choice"},
+        {"type": "choice", "choices": []},
+        {"type": "choice", "choices": ["a", ""]},
+        {"type": "json_schema"},
+        {"type": "json_schema", "json_schema": {"name": "x"}},
+        {},
+    ):
+        with pytest.raises(InvalidArgument):
+            response_guide(bad)

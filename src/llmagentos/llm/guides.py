@@ -1,5 +1,5 @@
-"""Guided JSON: a character-level matcher that only lets through text on its way to a
-JSON value a schema accepts.
+"""Guided output: character-level matchers that only let through text on its way to a
+reply of a given shape: a JSON value a schema accepts, a tool call, or one of a few strings.
 
 A local model decoding under a guide cannot write a tool call that does not parse: at each
 step the core tries the model's candidate tokens in order of preference and keeps the first
@@ -15,6 +15,13 @@ not enforced: such a value may be any JSON value of its type.
 
 `tool_reply_guide(specs)` is the reply the ReAct agent asks for: `{"tool": <one of the
 offered names>, "arguments": {...that tool's schema...}}` or `{"answer": "<text>"}`.
+`choice_guide(options)` is plain text that is exactly one of `options` (a label, a sentence
+of a text for an extractive summary). `response_guide(request.response_format)` reads the
+shapes a request may ask for:
+
+- `{"type": "json_schema", "json_schema": {"schema": {...}}}` (OpenAI's structured outputs);
+- `{"type": "json_object"}`: any JSON object;
+- `{"type": "choice", "choices": ["...", ...]}`: one of the strings, as plain text.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from llmagentos.errors import InvalidArgument
 from llmagentos.llm.types import ToolSpec
@@ -87,6 +94,28 @@ def compile_schema(schema: Any) -> Node:
         required = tuple(str(k) for k in schema.get("required", ()) if k in props)
     items = compile_schema(schema["items"]) if isinstance(schema.get("items"), Mapping) else None
     return Node(types, props=props, required=required, items=items)
+
+
+class Progress(Protocol):
+    """Where a guided reply stands (what the local core's token picker needs)."""
+
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def can_end(self) -> bool: ...
+
+    def feed(self, text: str) -> Progress | None: ...
+
+    def closing(self) -> str: ...
+
+
+class Guide(Protocol):
+    """A shape of reply: `start()` is the empty reply, `accepts` checks a whole one."""
+
+    def start(self) -> Progress: ...
+
+    def accepts(self, text: str) -> bool: ...
 
 
 # -- the matcher ----------------------------------------------------------------------------
@@ -180,6 +209,83 @@ class JsonGuide:
         """Whether `text` is a whole reply this guide allows (surrounding spaces aside)."""
         state = self.start().feed(text.strip())
         return state is not None and state.can_end
+
+
+class ChoiceState:
+    """A prefix of one or more of the options."""
+
+    __slots__ = ("guide", "prefix")
+
+    def __init__(self, guide: ChoiceGuide, prefix: str) -> None:
+        self.guide = guide
+        self.prefix = prefix
+
+    @property
+    def can_end(self) -> bool:
+        return self.prefix in self.guide.options
+
+    @property
+    def done(self) -> bool:
+        return self.can_end and not any(
+            o != self.prefix and o.startswith(self.prefix) for o in self.guide.options
+        )
+
+    def feed(self, text: str) -> ChoiceState | None:
+        grown = self.prefix + text
+        if any(o.startswith(grown) for o in self.guide.options):
+            return ChoiceState(self.guide, grown)
+        return None
+
+    def closing(self) -> str:
+        rests = [o[len(self.prefix) :] for o in self.guide.options if o.startswith(self.prefix)]
+        return min(rests, key=len)
+
+
+class ChoiceGuide:
+    """Plain text that is exactly one of `options`."""
+
+    def __init__(self, options: Iterable[str]) -> None:
+        self.options = tuple(dict.fromkeys(options))
+        if not self.options or not all(isinstance(o, str) and o for o in self.options):
+            raise InvalidArgument("a choice needs at least one option, each a non-empty string")
+
+    def __repr__(self) -> str:
+        return f"ChoiceGuide({len(self.options)} options)"
+
+    def start(self) -> ChoiceState:
+        return ChoiceState(self, "")
+
+    def accepts(self, text: str) -> bool:
+        return text in self.options
+
+
+def choice_guide(options: Iterable[str]) -> ChoiceGuide:
+    """A guide for text that is exactly one of `options`."""
+    return ChoiceGuide(options)
+
+
+def response_guide(response_format: Mapping[str, Any]) -> Guide:
+    """The guide for a request's `response_format` (module docstring); anything else is an
+    `InvalidArgument` that names the accepted forms."""
+    kind = response_format.get("type") if isinstance(response_format, Mapping) else None
+    if kind == "json_schema":
+        spec = response_format.get("json_schema")
+        if not isinstance(spec, Mapping) or "schema" not in spec:
+            raise InvalidArgument(
+                'response_format json_schema needs {"json_schema": {"schema": {...}}}'
+            )
+        return schema_guide(spec["schema"])
+    if kind == "json_object":
+        return schema_guide({"type": "object"})
+    if kind == "choice":
+        choices = response_format.get("choices")
+        if not isinstance(choices, list | tuple):
+            raise InvalidArgument('response_format choice needs {"choices": ["...", ...]}')
+        return choice_guide(choices)
+    raise InvalidArgument(
+        f"unknown response_format {response_format!r}; use type 'json_schema' (with"
+        " json_schema.schema), 'json_object' or 'choice' (with choices)"
+    )
 
 
 def schema_guide(schema: Any) -> JsonGuide:
