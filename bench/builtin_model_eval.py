@@ -23,8 +23,8 @@ Generation is greedy. `--via core` (default) runs the model through the local LL
 default for builtin models: each step takes the model's most likely token that keeps the
 reply valid JSON for an offered tool's schema or an answer) and free (the model's own text,
 what the model alone can do). `--via transformers` uses `generate` directly (free).
-Through the core it also asks the plain summary prompts again the way the summarizer app
-does (`extractive_summaries`: the reply is one of the text's sentences, the model's pick). Prints
+Through the core it also asks the summary and recommendation prompts again the way their
+apps do, guided to the apps' shapes (`app_formats`: the model still makes the choice). Prints
 tables and writes JSON (`--json PATH`): the guided figures at the top level (what agents
 get), the free ones under `free_decoding`.
 """
@@ -100,17 +100,32 @@ def core_generator(
     return (lambda prompts, tools: loop.run_until_complete(batch(prompts, tools))), close
 
 
-def extractive_summaries(path: Path, examples: list[corpus.Example]) -> dict[str, Any]:
-    """The summary turns (plain ones, not ReAct) asked again the way the summarizer app
-    asks: the reply guided to be one of the text's sentences (`response_format` choice).
-    The model still chooses which; the figure is how often it chooses the lead fact."""
+def app_formats(path: Path, examples: list[corpus.Example]) -> dict[str, Any]:
+    """Two tasks asked again the way their apps ask, with the reply guided to the app's
+    shape (`response_format`); the model still makes the choice that is scored:
+
+    - summaries (plain ones, not ReAct) as the summarizer asks: one of the text's sentences
+      (`choice`); scored: the chosen sentence holds the lead fact;
+    - recommendations as the recommender asks: k lines, each a different candidate's id
+      and one of the reasons true of it (`picks`); scored: exactly the right set, and the
+      share of picks that are right (chance: the right ones' share of the candidates).
+    """
+    from llmagentos.apps.recommender.app import reasons
     from llmagentos.llm.spec import create_backend
     from llmagentos.llm.types import LLMRequest, Message
+
+    def formatted(ex: corpus.Example) -> dict[str, Any]:
+        if ex.task == "summary":
+            return {"type": "choice", "choices": list(ex.meta["sentences"])}
+        m = ex.meta
+        ids = [f"{c['id']}:" for c in m["candidates"]]
+        texts = {f"{c['id']}:": reasons(m["user"], c, m["liked"]) for c in m["candidates"]}
+        return {"type": "picks", "choices": ids, "count": m["k"], "texts": texts}
 
     turns = [
         (ex, prompt, target)
         for ex in examples
-        if ex.task == "summary"
+        if ex.task in ("summary", "recommend")
         for prompt, _, target in ex.turns()
         if not target.react
     ]
@@ -119,8 +134,8 @@ def extractive_summaries(path: Path, examples: list[corpus.Example]) -> dict[str
     async def one(ex: corpus.Example, prompt: list[dict[str, Any]]) -> str:
         request = LLMRequest(
             messages=tuple(Message(role=m["role"], content=m["content"]) for m in prompt),
-            max_tokens=96,
-            response_format={"type": "choice", "choices": list(ex.meta["sentences"])},
+            max_tokens=200,
+            response_format=formatted(ex),
         )
         return (await backend.complete(request)).text
 
@@ -131,13 +146,51 @@ def extractive_summaries(path: Path, examples: list[corpus.Example]) -> dict[str
             await backend.aclose()
 
     replies = asyncio.run(run_all())
-    hits = sum(contains(r, t.fact or "") for (_, _, t), r in zip(turns, replies, strict=True))
-    valid = sum(r in ex.meta["sentences"] for (ex, _, _), r in zip(turns, replies, strict=True))
+    summary = [
+        (ex, t, r) for (ex, _, t), r in zip(turns, replies, strict=True) if ex.task == "summary"
+    ]
+    recs = [
+        (ex, t, r) for (ex, _, t), r in zip(turns, replies, strict=True) if ex.task == "recommend"
+    ]
+    right = [set((t.fact or "").split("\n")) for _, t, _ in recs]
+    named = [{line.partition(":")[0] for line in r.splitlines()} for _, _, r in recs]
+    good_share = [
+        sum(c["tags"][0] == ex.meta["liked"][0]["tags"][0] for c in ex.meta["candidates"])
+        / len(ex.meta["candidates"])
+        for ex, _, _ in recs
+    ]
     return {
-        "turns": len(turns),
-        "summary_lead_rate": round(hits / len(turns), 4) if turns else None,
-        "one_of_the_sentences": round(valid / len(turns), 4) if turns else None,
+        "summaries": {
+            "turns": len(summary),
+            "summary_lead_rate": _rate(
+                sum(contains(r, t.fact or "") for _, t, r in summary), summary
+            ),
+            "one_of_the_sentences": _rate(
+                sum(r in ex.meta["sentences"] for ex, _, r in summary), summary
+            ),
+        },
+        "recommendations": {
+            "turns": len(recs),
+            "recommend_picks_accuracy": _rate(
+                sum(n == w for n, w in zip(named, right, strict=True)), recs
+            ),
+            "pick_precision": _rate(
+                sum(len(n & w) / len(w) for n, w in zip(named, right, strict=True)), recs
+            ),
+            "pick_precision_by_chance": _rate(sum(good_share), recs),
+            "candidate_ids_only": _rate(
+                sum(
+                    n <= {c["id"] for c in ex.meta["candidates"]}
+                    for n, (ex, _, _) in zip(named, recs, strict=True)
+                ),
+                recs,
+            ),
+        },
     }
+
+
+def _rate(hits: float, items: list[Any]) -> float | None:
+    return round(hits / len(items), 4) if items else None
 
 
 def evaluate(
@@ -206,14 +259,14 @@ def main() -> None:
         finally:
             close()
 
-    extractive = extractive_summaries(path, examples) if args.via == "core" else None
+    shaped = app_formats(path, examples) if args.via == "core" else None
     weights = path / "model.safetensors"
     main_mode = modes[0]
     out: dict[str, Any] = {
         **runs[main_mode],
         "decoding": main_mode,
         **{f"{mode}_decoding": figures for mode, figures in runs.items() if mode != main_mode},
-        "extractive_summaries": extractive,
+        "app_formats": shaped,
         "model": str(path),
         "via": args.via,
         "parameters": manifest.get("parameters"),
@@ -244,11 +297,16 @@ def main() -> None:
             f"{mode}: broken calls valid after one correction: {recovery['recovered']}"
             f" of {recovery['broken_calls']}"
         )
-    if extractive is not None:
+    if shaped is not None:
+        s, r = shaped["summaries"], shaped["recommendations"]
+        free = runs[main_mode]["per_task"]
         console.print(
-            f"extractive summaries (a choice among the text's sentences, as the summarizer"
-            f" asks): lead fact in {extractive['summary_lead_rate']} of {extractive['turns']}"
-            f" (free: {runs[main_mode]['per_task']['summary']['summary_lead_rate']})"
+            f"as the apps ask (guided to their shapes): summaries with the lead fact"
+            f" {s['summary_lead_rate']} of {s['turns']} (unguided"
+            f" {free['summary']['summary_lead_rate']}); recommendations exactly right"
+            f" {r['recommend_picks_accuracy']} (unguided"
+            f" {free['recommend']['recommend_picks_accuracy']}), picks right"
+            f" {r['pick_precision']} (by chance {r['pick_precision_by_chance']})"
         )
     turns = runs[main_mode]["turns"]
     console.print(f"{len(examples)} examples, {turns} turns per decoding")

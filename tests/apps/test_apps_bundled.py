@@ -168,12 +168,33 @@ async def test_recommender_says_which_picks_the_model_made(tmp_path: Path) -> No
     args = {"user": "bo", "history": ["the-hobbit", "earthsea"], "k": 2}
     model = FunctionModel(one_valid_pick)
     out = (await run("recommender", tmp_path, args, model=model)).status.result
+    # the model was asked for k lines, each a candidate's id and a reason that holds for it
+    fmt = model.last_request.response_format
+    assert fmt["type"] == "picks" and fmt["count"] == 2
+    assert set(fmt["texts"]) == set(fmt["choices"]) and len(fmt["choices"]) == 4
+    assert all(c.endswith(":") for c in fmt["choices"])
     assert [r["by"] for r in out["recommendations"]] == ["model", "search"]
     assert out["recommendations"][0]["reason"] == "it is like what you liked."
     assert "no-such-book" not in [r["id"] for r in out["recommendations"]]
     from llmagentos.apps.demo import caveat
 
     assert caveat("recommender", out) and not caveat("maze_solver", out)
+
+
+def test_the_reasons_a_pick_may_give_are_true() -> None:
+    from llmagentos.apps.recommender.app import catalog, reasons
+
+    items = catalog()
+    liked = [items["the-hobbit"], items["earthsea"]]
+    for item in items.values():
+        for reason in reasons("bo", item, liked):
+            if "something new" in reason:
+                assert not any(set(item["tags"]) & set(x["tags"]) for x in liked)
+                continue
+            tag, _, rest = reason.strip().partition(" like ")
+            title = rest.removesuffix(", which bo liked.")
+            (other,) = [x for x in liked if x["title"] == title]
+            assert tag in item["tags"] and tag in other["tags"]
 
 
 def test_a_default_model_that_cannot_load_falls_back_to_the_double_with_a_note() -> None:

@@ -178,3 +178,50 @@ def test_response_formats_and_their_errors() -> None:
     ):
         with pytest.raises(InvalidArgument):
             response_guide(bad)
+
+
+def test_picks_are_lines_that_each_begin_with_a_different_choice() -> None:
+    guide = response_guide(
+        {"type": "picks", "choices": ["dune:", "dune-2:", "cosmos:"], "count": 2, "max_chars": 20}
+    )
+    assert guide.accepts("dune: sand\ncosmos: stars")
+    assert guide.accepts("dune-2: more sand\ndune: sand")
+    for bad in (
+        "dune: sand",  # one line short
+        "dune: a\ndune: b",  # the same choice twice
+        "dune: a\ncosmos: b\ndune-2: c",  # a line too many
+        "dunes: a\ncosmos: b",  # not a choice
+        "dune: " + "x" * 20 + "\ncosmos: b",  # a line too long
+    ):
+        assert not guide.accepts(bad), bad
+    for prefix in ("", "d", "dune", "dune: so", "dune: so\n", "dune: so\nc"):
+        state = guide.start().feed(prefix)
+        assert state is not None and guide.accepts(prefix + state.closing()), prefix
+    one = response_guide({"type": "picks", "choices": ["a:"], "count": 3})
+    assert one.accepts("a: only one there is")  # fewer lines only when the choices run out
+
+
+def test_picks_can_fix_the_text_each_choice_may_take() -> None:
+    fmt = {
+        "type": "picks",
+        "choices": ["dune:", "cosmos:"],
+        "count": 2,
+        "texts": {"dune:": [" sf like X.", " sf like Y."]},
+    }
+    guide = response_guide(fmt)
+    assert guide.accepts("dune: sf like X.\ncosmos: anything at all")
+    assert guide.accepts("cosmos: a\ndune: sf like Y.")
+    assert not guide.accepts("dune: sf like Z.\ncosmos: a")
+    assert not guide.accepts("cosmos: a\ndune: sf like")
+    state = guide.start().feed("dune: sf")
+    assert state is not None and state.closing() == " like X.\ncosmos:"
+    for bad in (
+        {**fmt, "count": 0},
+        {**fmt, "texts": {"nope:": ["x"]}},
+        {**fmt, "texts": {"dune:": []}},
+        {**fmt, "texts": {"dune:": ["two\nlines"]}},
+        {**fmt, "texts": ["x"]},
+        {"type": "picks", "choices": ["a\nb:"]},
+    ):
+        with pytest.raises(InvalidArgument):
+            response_guide(bad)

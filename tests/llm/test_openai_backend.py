@@ -378,6 +378,13 @@ async def test_response_formats_go_over_the_wire(
     # a raw prompt with a format goes to the chat endpoint: completions take no format
     await backend.complete(ask(raw_prompt=True, response_format={"type": "json_object"}))
     assert server.model_requests[-1].path == "/v1/chat/completions"
+    picks = {"type": "picks", "choices": ["a:", "b:"], "count": 2, "texts": {"b:": [" yes."]}}
+    model.replies = ['{"picks": [{"line": "b: yes."}, {"choice": "a:", "text": " free"}]}']
+    assert (await backend.complete(ask(response_format=picks))).text == "b: yes.\na: free"
+    items = server.model_requests[-1].body["response_format"]["json_schema"]["schema"]
+    kinds = items["properties"]["picks"]["items"]["anyOf"]
+    assert kinds[0]["properties"]["choice"]["enum"] == ["a:"]
+    assert kinds[1]["properties"]["line"]["enum"] == ["b: yes."]
     with pytest.raises(InvalidArgument, match="unknown response_format"):
         await backend.complete(ask(response_format={"type": "yaml"}))
     with pytest.raises(InvalidArgument, match="complete"):

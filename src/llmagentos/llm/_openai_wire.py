@@ -122,19 +122,61 @@ def wire_format(fmt: dict[str, Any] | None) -> dict[str, Any] | None:
             "type": "json_schema",
             "json_schema": {"name": "choice", "strict": True, "schema": schema},
         }
+    if fmt["type"] == "picks":
+        texts: dict[str, list[str]] = dict(fmt.get("texts") or {})
+        free = [c for c in fmt["choices"] if c not in texts]
+        lines = [c + t for c, options in texts.items() for t in options]
+        kinds: list[dict[str, Any]] = []
+        if free:
+            kinds.append(
+                {
+                    "type": "object",
+                    "properties": {
+                        "choice": {"type": "string", "enum": free},
+                        "text": {"type": "string"},
+                    },
+                    "required": ["choice", "text"],
+                    "additionalProperties": False,
+                }
+            )
+        if lines:
+            kinds.append(
+                {
+                    "type": "object",
+                    "properties": {"line": {"type": "string", "enum": lines}},
+                    "required": ["line"],
+                    "additionalProperties": False,
+                }
+            )
+        item = kinds[0] if len(kinds) == 1 else {"anyOf": kinds}
+        schema = {
+            "type": "object",
+            "properties": {"picks": {"type": "array", "items": item}},
+            "required": ["picks"],
+            "additionalProperties": False,
+        }
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "picks", "strict": True, "schema": schema},
+        }
     if fmt["type"] == "json_schema":
         return {**fmt, "json_schema": {"name": "reply", **fmt["json_schema"]}}
     return dict(fmt)
 
 
 def unwrap_choice(request: LLMRequest, response: LLMResponse) -> LLMResponse:
-    """For a `choice` request, the chosen string as the reply's text (a server that ignored
-    the format keeps its own text)."""
-    if not request.response_format or request.response_format.get("type") != "choice":
+    """For a `choice` request, the chosen string as the reply's text; for `picks`, the
+    lines (`<choice><text>` each). A server that ignored the format keeps its own text."""
+    kind = (request.response_format or {}).get("type")
+    if kind not in ("choice", "picks"):
         return response
     try:
-        chosen = json.loads(response.message.content).get("choice")
-    except (ValueError, AttributeError):
+        value = json.loads(response.message.content)
+        if kind == "choice":
+            chosen = value["choice"]
+        else:
+            chosen = "\n".join(p.get("line") or p["choice"] + p["text"] for p in value["picks"])
+    except (ValueError, KeyError, TypeError):
         return response
     if not isinstance(chosen, str):
         return response

@@ -21,7 +21,10 @@ shapes a request may ask for:
 
 - `{"type": "json_schema", "json_schema": {"schema": {...}}}` (OpenAI's structured outputs);
 - `{"type": "json_object"}`: any JSON object;
-- `{"type": "choice", "choices": ["...", ...]}`: one of the strings, as plain text.
+- `{"type": "choice", "choices": ["...", ...]}`: one of the strings, as plain text;
+- `{"type": "picks", "choices": [...], "count": k}`: k lines, each beginning with a
+  different one of the choices and going on with free text, or with one of the texts
+  `"texts": {choice: [...]}` allows after that choice (`PicksGuide`).
 """
 
 from __future__ import annotations
@@ -259,6 +262,150 @@ class ChoiceGuide:
         return text in self.options
 
 
+class PicksState:
+    """Lines so far: the choices they began with, and where the current line stands."""
+
+    __slots__ = ("guide", "head", "picked", "tail")
+
+    def __init__(
+        self, guide: PicksGuide, picked: tuple[str, ...], head: str, tail: str | None
+    ) -> None:
+        self.guide = guide
+        self.picked = picked  # choices that began lines, this line's included once chosen
+        self.head = head  # the current line's choice so far (while `tail` is None)
+        self.tail = tail  # the line's text after its choice
+
+    def _left(self) -> list[str]:
+        return [c for c in self.guide.choices if c not in self.picked]
+
+    def _texts(self) -> tuple[str, ...] | None:
+        """The texts allowed after this line's choice (None: any)."""
+        return self.guide.texts.get(self.picked[-1]) if self.picked else None
+
+    @property
+    def _last_line(self) -> bool:
+        return len(self.picked) >= self.guide.count or not self._left()
+
+    def _line_whole(self) -> bool:
+        texts = self._texts()
+        return self.tail is not None and (texts is None or self.tail in texts)
+
+    @property
+    def can_end(self) -> bool:
+        return self._last_line and self._line_whole()
+
+    @property
+    def done(self) -> bool:
+        if not self.can_end or self.tail is None:
+            return False
+        texts = self._texts()
+        if texts is None:
+            return len(self.tail) == self.guide.max_chars
+        return not any(t != self.tail and t.startswith(self.tail) for t in texts)
+
+    def feed(self, text: str) -> PicksState | None:
+        state: PicksState | None = self
+        for ch in text:
+            assert state is not None
+            state = state._step(ch)
+            if state is None:
+                return None
+        return state
+
+    def _step(self, ch: str) -> PicksState | None:
+        g = self.guide
+        if self.tail is None:
+            grown = self.head + ch
+            left = self._left()
+            if not any(c.startswith(grown) for c in left):
+                if self.head in left:  # the choice is whole; `ch` begins the line's text
+                    return PicksState(g, (*self.picked, self.head), "", "")._step(ch)
+                return None
+            if grown in left and not any(c != grown and c.startswith(grown) for c in left):
+                return PicksState(g, (*self.picked, grown), "", "")
+            return PicksState(g, self.picked, grown, None)
+        if ch == "\n":
+            if self._last_line or not self._line_whole():
+                return None
+            return PicksState(g, self.picked, "", None)
+        grown = self.tail + ch
+        texts = self._texts()
+        if texts is None:
+            if ord(ch) < 0x20 or len(grown) > g.max_chars:
+                return None
+        elif not any(t.startswith(grown) for t in texts):
+            return None
+        return PicksState(g, self.picked, "", grown)
+
+    def closing(self) -> str:
+        out: list[str] = []
+        state: PicksState = self
+        while not state.can_end:
+            if state.tail is None:
+                left = state._left()
+                if state.head in left:
+                    state = PicksState(state.guide, (*state.picked, state.head), "", "")
+                    continue
+                piece = min(
+                    (c[len(state.head) :] for c in left if c.startswith(state.head)), key=len
+                )
+            elif not state._line_whole():
+                tail = state.tail
+                texts = state._texts() or ()
+                piece = min((t[len(tail) :] for t in texts if t.startswith(tail)), key=len)
+            else:
+                piece = "\n"
+            fed = state.feed(piece)
+            assert fed is not None
+            state = fed
+            out.append(piece)
+        return "".join(out)
+
+
+class PicksGuide:
+    """`count` lines, each beginning with a different one of `choices` and going on to the
+    end of the line with free text (at most `max_chars` characters), or, for a choice that
+    `texts` lists, with exactly one of its texts: "pick k of these and say why". Fewer
+    lines only when the choices run out."""
+
+    def __init__(
+        self,
+        choices: Iterable[str],
+        count: int,
+        max_chars: int = 200,
+        texts: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        self.choices = tuple(dict.fromkeys(choices))
+        if not self.choices or not all(
+            isinstance(c, str) and c and "\n" not in c for c in self.choices
+        ):
+            raise InvalidArgument("picks need choices, each a non-empty string on one line")
+        if not isinstance(count, int) or count < 1:
+            raise InvalidArgument(f"picks need a count >= 1, got {count!r}")
+        if not isinstance(max_chars, int) or max_chars < 0:
+            raise InvalidArgument(f"max_chars must be an integer >= 0, got {max_chars!r}")
+        self.count = count
+        self.max_chars = max_chars
+        self.texts: dict[str, tuple[str, ...]] = {}
+        for choice, options in (texts or {}).items():
+            listed = tuple(dict.fromkeys(options))
+            if choice not in self.choices or not listed:
+                raise InvalidArgument(f"texts for {choice!r}: not a choice, or no texts given")
+            if not all(isinstance(t, str) and "\n" not in t for t in listed):
+                raise InvalidArgument(f"texts for {choice!r} must be strings on one line")
+            self.texts[choice] = listed
+
+    def __repr__(self) -> str:
+        return f"PicksGuide({self.count} of {len(self.choices)})"
+
+    def start(self) -> PicksState:
+        return PicksState(self, (), "", None)
+
+    def accepts(self, text: str) -> bool:
+        state = self.start().feed(text)
+        return state is not None and state.can_end
+
+
 def choice_guide(options: Iterable[str]) -> ChoiceGuide:
     """A guide for text that is exactly one of `options`."""
     return ChoiceGuide(options)
@@ -277,14 +424,25 @@ def response_guide(response_format: Mapping[str, Any]) -> Guide:
         return schema_guide(spec["schema"])
     if kind == "json_object":
         return schema_guide({"type": "object"})
-    if kind == "choice":
+    if kind in ("choice", "picks"):
         choices = response_format.get("choices")
         if not isinstance(choices, list | tuple):
-            raise InvalidArgument('response_format choice needs {"choices": ["...", ...]}')
-        return choice_guide(choices)
+            raise InvalidArgument(f'response_format {kind} needs {{"choices": ["...", ...]}}')
+        if kind == "choice":
+            return choice_guide(choices)
+        texts = response_format.get("texts")
+        if texts is not None and not isinstance(texts, Mapping):
+            raise InvalidArgument('picks "texts" must map a choice to the texts allowed after it')
+        return PicksGuide(
+            choices,
+            response_format.get("count", 1),
+            response_format.get("max_chars", 200),
+            texts,
+        )
     raise InvalidArgument(
         f"unknown response_format {response_format!r}; use type 'json_schema' (with"
-        " json_schema.schema), 'json_object' or 'choice' (with choices)"
+        " json_schema.schema), 'json_object', 'choice' (with choices) or 'picks' (with"
+        " choices and count)"
     )
 
 

@@ -146,10 +146,10 @@ class OpenAIBackend:
         `BackendUnavailable` because the chunks already yielded cannot be taken back.
         """
         self._check_usable()
-        if request.response_format and request.response_format.get("type") == "choice":
+        if request.response_format and request.response_format.get("type") in ("choice", "picks"):
             raise InvalidArgument(
-                "a 'choice' response_format is asked of OpenAI-compatible servers as JSON and"
-                " read back whole: use complete(), not stream()"
+                "a 'choice' or 'picks' response_format is asked of OpenAI-compatible servers"
+                " as JSON and read back whole: use complete(), not stream()"
             )
         estimate = wire.estimate_prompt_tokens(request)
         async with self._slots:

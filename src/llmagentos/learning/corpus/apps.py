@@ -280,7 +280,8 @@ def recommend_task(rng: random.Random, split: Split) -> Example:
     )
     messages = ({"role": "user", "content": prompt}, {"role": "assistant", "content": reply})
     fact = "\n".join(str(c["id"]) for c in picks)
-    return Example("recommend", messages, (Target("picks", False, fact=fact),))
+    meta = {"user": user, "liked": liked, "candidates": candidates, "k": k}  # for guided picks
+    return Example("recommend", messages, (Target("picks", False, fact=fact),), (), meta)
 
 
 # -- translation (a closed grammar) ------------------------------------------------------
