@@ -65,3 +65,32 @@ def test_demo_refuses_a_state_directory_a_kernel_is_using(tmp_path: Path) -> Non
     assert result.exit_code == 1
     assert "a kernel is running on" in result.output
     assert (state / "os.db").exists()
+
+
+def test_the_demo_on_the_built_in_model_guides_its_apps_replies(ws: Workspace) -> None:
+    """The main job as a newcomer runs it (the shipped model, offline): every app ends, the
+    summary is one of the text's sentences and the recommendations the model's own picks
+    among the candidates, with reasons that hold — the shapes the apps ask the model for."""
+    from llmagentos.apps.recommender.app import catalog
+    from llmagentos.apps.summarizer.app import SAMPLE, sentences
+
+    out = ws.cli("demo", "--embedder", "hash", "--state-dir", "demo", timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    summary = json.loads((ws.root / "demo" / "summary.json").read_text())
+    apps = summary["apps"]
+    assert all(a["state"] == "done" for a in apps.values()), apps
+    summarized = apps["summarizer"]["result"]
+    assert summarized["summaries"][0] in sentences(SAMPLE) and summarized["grounded"] == [True]
+    recommended = apps["recommender"]["result"]
+    items = {i["title"]: i for i in catalog().values()}
+    liked = [items[t] for t in recommended["liked"]]
+    for rec in recommended["recommendations"]:
+        assert rec["by"] == "model" and rec["title"] not in recommended["liked"]
+        tags = items[rec["title"]]["tags"]
+        if "something new" in rec["reason"]:  # shares no tag with anything they liked
+            assert not any(set(tags) & set(x["tags"]) for x in liked)
+            continue
+        tag, _, rest = rec["reason"].partition(" like ")
+        other = items[rest.removesuffix(f", which {recommended['user']} liked.")]
+        assert other in liked and tag in tags and tag in other["tags"]
+    assert "✓ summarizer" in out.stdout and "✓ recommender" in out.stdout

@@ -146,6 +146,8 @@ def _recommender(r: dict[str, Any]) -> str:
     by = [x.get("by") for x in r["recommendations"] if isinstance(x, dict)]
     if "search" in by:
         line += f" ({by.count('model')} picked by the model, {by.count('search')} by search order)"
+    elif r.get("candidates"):
+        line += f" (the model's picks among {r['candidates']} its memory search found)"
     return line
 
 

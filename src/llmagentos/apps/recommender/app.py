@@ -127,4 +127,9 @@ async def main(ctx: ProcessContext, user: str, history: list[str], k: int = 3) -
     recs = [
         {"id": i, "title": items[i]["title"], "reason": r, "by": by} for i, (r, by) in picks.items()
     ]
-    return {"user": user, "liked": [items[i]["title"] for i in liked], "recommendations": recs}
+    return {
+        "user": user,
+        "liked": [items[i]["title"] for i in liked],
+        "candidates": len(candidates),  # what the memory search offered the model
+        "recommendations": recs,
+    }
