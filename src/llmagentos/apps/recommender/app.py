@@ -10,9 +10,9 @@
    the reasons that hold for it (a tag it shares with an item the user liked: `reasons`),
    so the model chooses the items and the reasons, and cannot misspell an id or invent a
    reason. Its choice is only as good as the model: measured on held-out prompts in
-   BENCHMARKS.md (the built-in model's is near chance). A model that ignores the format
-   may still name items that are not candidates: those are ignored, and picks it leaves
-   out are filled from the search order. Each recommendation says which it is (`"by":
+   BENCHMARKS.md (the built-in model's is no better than chance). A model that ignores
+   the format may still name items that are not candidates: those are ignored, and picks
+   it leaves out are filled from the search order. Each recommendation says which it is (`"by":
    "model"` or `"search"`), so a weak model's part is not passed off as its own.
 """
 
