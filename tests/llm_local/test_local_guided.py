@@ -13,7 +13,7 @@ import pytest
 
 from llmagentos.errors import InvalidArgument
 from llmagentos.llm import LLMRequest, Message, ToolSpec, create_backend
-from llmagentos.llm.guides import schema_guide, tool_reply_guide
+from llmagentos.llm.guides import response_guide, schema_guide, tool_reply_guide
 from llmagentos.llm.local import Generation, LocalBackend, SamplingParams
 from llmagentos.llm.toolcalls import parse_model_output
 
@@ -220,3 +220,30 @@ async def test_a_request_can_ask_for_a_choice_or_a_json_schema(tiny_path: Path) 
         assert (await b.complete(plain)).text not in options  # the format did the choosing
     finally:
         await b.aclose()
+
+
+def test_characters_the_tokenizer_spells_a_byte_at_a_time(make_core: Any, tiny: Any) -> None:
+    # none of these characters is a token of its own: each is two to four byte tokens
+    options = ["crème brûlée", "Zoë Ærø", "€5 à Kraków", "日本語 ok", "🙂 fine"]
+    assert any(
+        "\ufffd" in tiny.tokenizer.decode([t])
+        for o in options
+        for t in tiny.tokenizer.encode(o, add_special_tokens=False)
+    )
+    core = make_core(max_batch=8)
+    prompts = [tiny.tokenizer.encode(q) for q in QUESTIONS]
+    choice = response_guide({"type": "choice", "choices": options})
+    for params in (
+        SamplingParams(max_tokens=40, guide=choice),
+        SamplingParams(max_tokens=40, temperature=1.5, seed=3, guide=choice),
+    ):
+        assert all(g.text in options for g in run(core, prompts, params))
+    enum = schema_guide(
+        {"type": "object", "properties": {"dish": {"enum": options}}, "required": ["dish"]}
+    )
+    for max_tokens in (30, 60):
+        for g in run(core, prompts, SamplingParams(max_tokens=max_tokens, guide=enum)):
+            assert json.loads(g.text)["dish"] in options, g.text
+    free = schema_guide({"type": "array", "items": {"type": "string"}})
+    for g in run(core, prompts, SamplingParams(max_tokens=50, temperature=1.5, seed=1, guide=free)):
+        assert isinstance(json.loads(g.text), list), g.text  # no half characters left

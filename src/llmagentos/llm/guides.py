@@ -114,7 +114,11 @@ class Progress(Protocol):
 
 
 class Guide(Protocol):
-    """A shape of reply: `start()` is the empty reply, `accepts` checks a whole one."""
+    """A shape of reply: `start()` is the empty reply, `accepts` checks a whole one.
+    `chars` are the non-ASCII characters its fixed texts hold (names, choices), which a
+    token picker must be able to spell a byte at a time."""
+
+    chars: frozenset[str]
 
     def start(self) -> Progress: ...
 
@@ -198,9 +202,10 @@ def _closing(stack: Stack) -> str:
 class JsonGuide:
     """A schema compiled for guided decoding; `start()` is the empty reply."""
 
-    def __init__(self, node: Node, description: str = "") -> None:
+    def __init__(self, node: Node, description: str = "", extra: Iterable[str] = ()) -> None:
         self.node = node
         self.description = description
+        self.chars = _non_ascii([*_node_texts(node, set()), *extra])
 
     def __repr__(self) -> str:
         return f"JsonGuide({self.description or 'schema'})"
@@ -251,6 +256,7 @@ class ChoiceGuide:
         self.options = tuple(dict.fromkeys(options))
         if not self.options or not all(isinstance(o, str) and o for o in self.options):
             raise InvalidArgument("a choice needs at least one option, each a non-empty string")
+        self.chars = _non_ascii(self.options)
 
     def __repr__(self) -> str:
         return f"ChoiceGuide({len(self.options)} options)"
@@ -394,6 +400,7 @@ class PicksGuide:
             if not all(isinstance(t, str) and "\n" not in t for t in listed):
                 raise InvalidArgument(f"texts for {choice!r} must be strings on one line")
             self.texts[choice] = listed
+        self.chars = _non_ascii([*self.choices, *(t for ts in self.texts.values() for t in ts)])
 
     def __repr__(self) -> str:
         return f"PicksGuide({self.count} of {len(self.choices)})"
@@ -469,7 +476,26 @@ def tool_reply_guide(tools: Iterable[ToolSpec]) -> JsonGuide:
         return {}, ()
 
     root = Node(frozenset({"object"}), keys=keys)
-    return JsonGuide(root, "tool call or answer: " + ", ".join(specs))
+    texts = [*specs, *(t for n in args.values() for t in _node_texts(n, set()))]
+    return JsonGuide(root, "tool call or answer: " + ", ".join(specs), texts)
+
+
+def _node_texts(node: Node, seen: set[int]) -> list[str]:
+    """The fixed texts a compiled schema holds: enum values and property names."""
+    if id(node) in seen:
+        return []
+    seen.add(id(node))
+    out = list(node.enum or ())
+    for key, child in (node.props or {}).items():
+        out.append(key)
+        out.extend(_node_texts(child, seen))
+    if node.items is not None:
+        out.extend(_node_texts(node.items, seen))
+    return out
+
+
+def _non_ascii(texts: Iterable[str]) -> frozenset[str]:
+    return frozenset(ch for text in texts for ch in text if not ch.isascii())
 
 
 def _arguments_node(spec: ToolSpec) -> Node:

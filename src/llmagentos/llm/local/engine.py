@@ -384,6 +384,8 @@ class EngineCore:
         if self._per_agent:  # requests from outside any process are each their own agent
             flow = f"pid:{caller.pid}" if caller.pid else f"seq:{seq_id}"
         seq = Sequence(seq_id, tokens, params, caller, tail, max_new, generator, score_from, flow)
+        if params.guide is not None:
+            seq.guide = self.guide.start(params.guide)
         self._seqs[seq_id] = self._waiting[seq_id] = seq
         self.policy.on_enqueue(seq.call)
         return seq_id

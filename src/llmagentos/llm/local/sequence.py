@@ -67,7 +67,7 @@ class Sequence:
         self.tail = tail
         self.max_new = max_new
         self.generator = generator
-        self.guide = params.guide.start() if params.guide is not None else None
+        self.guide: Any = None  # the token guide's state, when `params.guide` is set
         self.score_from = score_from  # scoring: log P(tokens[i]) for i >= score_from
         self.scores: list[float] = []
         self.arrival = time.monotonic()
