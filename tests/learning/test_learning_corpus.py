@@ -241,3 +241,25 @@ def test_fourth_mixture_is_wide_tool_heavy_and_keeps_eval_prompts_out() -> None:
             if target.tool is not None:
                 parsed = parse_model_output(message["content"])
                 assert [c.name for c in parsed.tool_calls] == [target.tool]
+
+
+def test_headlines_to_label_keep_their_eval_split_and_the_monitors_samples_out() -> None:
+    import random
+
+    from llmagentos.apps.sentiment_monitor.app import NEWS
+    from llmagentos.learning.corpus.classify import NEWS as EVENTS
+    from llmagentos.learning.corpus.classify import news_task
+
+    train = [news_task(random.Random(i), "wide") for i in range(1500)]
+    held = [news_task(random.Random(i), "eval") for i in range(300)]
+    seen = {e.messages[0]["content"] for e in train}
+    assert not seen & {e.messages[0]["content"] for e in held}
+    assert {e.targets[0].label for e in held} == {"positive", "negative", "neutral"}
+    # the demo's headlines are not phrases of the corpus: the demo shows unseen ones
+    for item in NEWS:
+        headline = item["headline"].lower()
+        for phrases in EVENTS.values():
+            assert not any(p.split("{")[0].strip() in headline for p in phrases)
+    v5 = corpus.generate(2000, seed=0, mixture="v5")
+    assert any(e.task == "classify_news" for e in v5)
+    assert not corpus.user_prompts(corpus.eval_set(0, 30)) & corpus.user_prompts(v5)

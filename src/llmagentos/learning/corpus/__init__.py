@@ -24,7 +24,12 @@ from llmagentos.learning.corpus.apps import (
     recommend_task,
     translate_task,
 )
-from llmagentos.learning.corpus.classify import classify_task, desk_task, labelled_texts
+from llmagentos.learning.corpus.classify import (
+    classify_task,
+    desk_task,
+    labelled_texts,
+    news_task,
+)
 from llmagentos.learning.corpus.echo import echo_task
 from llmagentos.learning.corpus.example import Example, Target
 from llmagentos.learning.corpus.maze import maze_task, maze_task_large
@@ -96,8 +101,11 @@ TASKS_V4: dict[str, tuple[Generator, float]] = {
 """The fourth mixture (`v4`): v2 weighted toward tool calls and answers from passages, drawn
 from the "wide" split (more phrasings of each request, see `pools`): a last tuning stage
 for a model that copies well but has learned too few ways of being asked."""
-MIXTURES = {"v1": TASKS, "v2": TASKS_V2, "v3": TASKS_V3, "v4": TASKS_V4}
-WIDE = frozenset({"v4"})
+TASKS_V5: dict[str, tuple[Generator, float]] = {**TASKS_V4, "news": (news_task, 10)}
+"""A fifth mixture (`v5`, a probe so far): v4 and company headlines to label, the sentiment
+monitor's domain (the v1-v4 sentiment texts are product reviews only)."""
+MIXTURES = {"v1": TASKS, "v2": TASKS_V2, "v3": TASKS_V3, "v4": TASKS_V4, "v5": TASKS_V5}
+WIDE = frozenset({"v4", "v5"})
 """Mixtures whose training draws come from the "wide" split."""
 AUXILIARY = frozenset({"echo", "echo_long"})
 """Tasks trained on but not evaluated (they would flatter the figures)."""

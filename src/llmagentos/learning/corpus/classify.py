@@ -144,6 +144,52 @@ def classify_task(rng: random.Random, split: Split) -> Example:
     return Example(f"classify_{task}", tuple(messages), (target,), tuple(tools))
 
 
+# Headlines about companies, for the sentiment monitor's domain (financial news). None of
+# the monitor's sample headlines is written here: the demo shows what the model makes of
+# headlines it has not seen.
+NEWS: dict[str, tuple[str, ...]] = {
+    "positive": shared(
+        "reports record earnings|stock jumps after results beat forecasts"
+        "|wins a contract worth {n} million dollars|raises its profit outlook"
+        "|sales grow {n} percent|shares climb on strong demand|signs a major supply deal"
+        "|profits double this year|shares soar to a record high|lands its biggest order ever"
+    ),
+    "negative": shared(
+        "cuts {n}00 jobs|misses profit forecasts|warns that profits will fall"
+        "|is fined {n} million dollars|stock drops after a weak quarter"
+        "|loses its largest customer|halts production after a factory fire"
+        "|is sued by investors|shares tumble after an accounting scandal"
+        "|pulls {n},000 faulty {p}s from stores"
+    ),
+    "neutral": shared(
+        "appoints a new head of marketing|relocates its main office to {city}"
+        "|will publish results on {day}|holds its yearly meeting on {day}"
+        "|opens a small office in {city}|changes its company logo|updates its website"
+        "|hires a new chief operating officer|renames its {p} line|joins a trade group"
+    ),
+}
+_NEWS_FRAMES = shared("{C} {e}|{C} {e}.|Breaking: {C} {e}|{C} {e}, sources say|News: {C} {e}")
+
+
+def news_task(rng: random.Random, split: Split) -> Example:
+    """A company headline → its sentiment (the sentiment monitor's task)."""
+    while True:
+        label = rng.choice(sorted(NEWS))
+        event, frame = rng.choice(NEWS[label]), rng.choice(_NEWS_FRAMES)
+        if held_out(f"news|{event}|{frame}") == (split == "eval"):
+            break
+    filled = event.format(
+        n=rng.randint(2, 9),
+        p=rng.choice(pools.ITEMS),
+        city=rng.choice(pools.CITIES),
+        day=rng.choice(pools.DAYS),
+    )
+    headline = frame.format(C=pools.COMPANIES.pick(rng, split), e=filled)
+    user = _FRAMES["sentiment"].pick(rng, split).format(text=headline)
+    messages = ({"role": "user", "content": user}, {"role": "assistant", "content": label})
+    return Example("classify_news", messages, (Target("label", False, label=label),))
+
+
 _SMALL_TALK = (
     ("Say hi", "Hi! How can I help you today?"),
     (
