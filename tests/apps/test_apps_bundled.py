@@ -14,6 +14,7 @@ from llmagentos.apps import AppStore, choose_model, prepare_app, run_app, spawn_
 from llmagentos.apps.classify_translate import offline as pipeline
 from llmagentos.apps.runner import AppRun
 from llmagentos.apps.sentiment_monitor import offline as news
+from llmagentos.apps.sentiment_monitor.app import SCORES
 from llmagentos.apps.summarizer import offline as summaries
 from llmagentos.errors import LLMAgentOSError
 from llmagentos.kernel.config import KernelConfig
@@ -141,8 +142,14 @@ async def test_sentiment_monitor_raises_alerts_on_the_watched_company(tmp_path: 
     ]
     out = (await run("sentiment_monitor", tmp_path, {"items": items})).status.result
     assert out["scored"] == 3
+    assert out["labels"] == {"positive": 1, "neutral": 0, "negative": 2}
     assert [a["headline"] for a in out["alerts"]] == ["ACME faces fraud probe"]
     assert out["alerts"][0]["running_score"] == 0.0
+    calls = [json.loads(c) for k, c in journal(tmp_path) if k == "llm"]
+    assert all(  # the model is asked for one of the labels
+        c["request"]["response_format"] == {"type": "choice", "choices": list(SCORES)}
+        for c in calls
+    )
 
 
 async def test_recommender_remembers_history_and_recommends_unseen_items(tmp_path: Path) -> None:

@@ -135,7 +135,9 @@ def _classify_translate(r: dict[str, Any]) -> str:
 
 
 def _sentiment_monitor(r: dict[str, Any]) -> str:
-    return f"scored {r['scored']} headlines, {len(r['alerts'])} alerts on {r['watch']}"
+    counts = ", ".join(f"{n} {label}" for label, n in (r.get("labels") or {}).items() if n)
+    labelled = f" ({counts})" if counts else ""
+    return f"scored {r['scored']} headlines{labelled}, {len(r['alerts'])} alerts on {r['watch']}"
 
 
 def _recommender(r: dict[str, Any]) -> str:

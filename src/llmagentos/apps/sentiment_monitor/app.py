@@ -37,21 +37,24 @@ def sentiment_prompt(headline: str) -> str:
     return f"Sentiment of this text, positive, negative or neutral: {headline}"
 
 
-async def analyst(ctx: ProcessContext, feed: int) -> int:
-    """Score every news item; publish it on `sentiment`."""
+async def analyst(ctx: ProcessContext, feed: int) -> list[str]:
+    """Label every news item (the model's reply is guided to one of the labels); publish
+    it on `sentiment`; returns the labels in order."""
     await ctx.subscribe("news")
     await ctx.send(feed, "ready")
-    scored = 0
+    labels: list[str] = []
+    choice = {"type": "choice", "choices": list(SCORES)}
     while True:
         env = await ctx.receive(timeout=120, topic="news")
         if env is None or env.payload == END:
             await ctx.publish("sentiment", END)
-            return scored
-        reply = await ctx.chat(sentiment_prompt(env.payload["headline"]), max_tokens=8)
+            return labels
+        prompt = sentiment_prompt(env.payload["headline"])
+        reply = await ctx.chat(prompt, max_tokens=8, response_format=choice)
         found = _LABEL.search(reply.text.lower())
         label = found.group(0) if found else "neutral"
         await ctx.publish("sentiment", {**env.payload, "label": label, "score": SCORES[label]})
-        scored += 1
+        labels.append(label)
 
 
 async def alerter(ctx: ProcessContext, feed: int, watch: str) -> list[dict[str, Any]]:
@@ -104,6 +107,11 @@ async def main(
     for item in news:
         await ctx.publish("news", item)
     await ctx.publish("news", END)
-    scored = (await ctx.wait(s_pid)).result
+    labels = (await ctx.wait(s_pid)).result
     alerts = (await ctx.wait(a_pid)).result
-    return {"watch": watch, "scored": scored, "alerts": alerts}
+    return {
+        "watch": watch,
+        "scored": len(labels),
+        "labels": {label: labels.count(label) for label in SCORES},
+        "alerts": alerts,
+    }
