@@ -145,11 +145,28 @@ async def test_sentiment_monitor_raises_alerts_on_the_watched_company(tmp_path: 
     assert out["labels"] == {"positive": 1, "neutral": 0, "negative": 2}
     assert [a["headline"] for a in out["alerts"]] == ["ACME faces fraud probe"]
     assert out["alerts"][0]["running_score"] == 0.0
+    assert out["agreement"] == [0, 0]  # these items carry no reference labels
     calls = [json.loads(c) for k, c in journal(tmp_path) if k == "llm"]
     assert all(  # the model is asked for one of the labels
         c["request"]["response_format"] == {"type": "choice", "choices": list(SCORES)}
         for c in calls
     )
+
+
+async def test_sentiment_monitor_checks_its_sample_against_reference_labels(
+    tmp_path: Path,
+) -> None:
+    from llmagentos.apps.demo import caveat
+    from llmagentos.apps.sentiment_monitor.app import NEWS
+
+    always_neutral = FunctionModel(lambda messages, request: "neutral")
+    out = (await run("sentiment_monitor", tmp_path, {}, model=always_neutral)).status.result
+    neutral = sum(item["label"] == "neutral" for item in NEWS)
+    assert out["agreement"] == [neutral, len(NEWS)] and out["alerts"] == []
+    assert caveat("sentiment_monitor", out)  # the demo marks it "~"
+    seen = [c for k, c in journal(tmp_path) if k == "llm"]
+    assert not any("reference" in c or '"label"' in c for c in seen)  # never shown the answer
+    assert not caveat("sentiment_monitor", {**out, "agreement": [7, 7]})
 
 
 async def test_recommender_remembers_history_and_recommends_unseen_items(tmp_path: Path) -> None:

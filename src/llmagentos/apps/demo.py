@@ -137,7 +137,11 @@ def _classify_translate(r: dict[str, Any]) -> str:
 def _sentiment_monitor(r: dict[str, Any]) -> str:
     counts = ", ".join(f"{n} {label}" for label, n in (r.get("labels") or {}).items() if n)
     labelled = f" ({counts})" if counts else ""
-    return f"scored {r['scored']} headlines{labelled}, {len(r['alerts'])} alerts on {r['watch']}"
+    line = f"scored {r['scored']} headlines{labelled}, {len(r['alerts'])} alerts on {r['watch']}"
+    agreed, checked = r.get("agreement") or (0, 0)
+    if checked:
+        line += f"; {agreed} of {checked} labels match the sample's reference"
+    return line
 
 
 def _recommender(r: dict[str, Any]) -> str:
@@ -338,11 +342,15 @@ async def run_demo(
 
 def caveat(name: str, result: dict[str, Any]) -> bool:
     """Whether an app that ran to the end says its model's part fell short: a summary the
-    text does not support, recommendations filled in from the search order."""
+    text does not support, recommendations filled in from the search order, sample
+    headlines labelled unlike their reference more than one time in five."""
     if name == "summarizer":
         return False in result.get("grounded", [])
     if name == "recommender":
         return any(r.get("by") == "search" for r in result.get("recommendations", []))
+    if name == "sentiment_monitor":
+        agreed, checked = result.get("agreement") or (0, 0)
+        return bool(checked) and agreed < 0.8 * checked
     return False
 
 

@@ -22,14 +22,34 @@ SCORES = {"positive": 1.0, "neutral": 0.0, "negative": -1.0}
 NAMESPACE = "app/sentiment_monitor"
 _LABEL = re.compile("|".join(SCORES))
 
-NEWS = [
-    {"company": "ACME", "headline": "ACME posts record profits as demand for robots grows"},
-    {"company": "Globex", "headline": "Globex shares rise after strong quarter"},
-    {"company": "ACME", "headline": "ACME recalls 40,000 vacuum robots over battery fires"},
-    {"company": "Initech", "headline": "Initech moves its headquarters to Austin"},
-    {"company": "ACME", "headline": "ACME shares plunge as regulators open a probe"},
-    {"company": "Globex", "headline": "Globex faces lawsuit over data leak"},
-    {"company": "ACME", "headline": "ACME names a new chief financial officer"},
+NEWS = [  # the sample feed; `label` is what a careful reader would say, to check against
+    {
+        "company": "ACME",
+        "headline": "ACME posts record profits as demand for robots grows",
+        "label": "positive",
+    },
+    {
+        "company": "Globex",
+        "headline": "Globex shares rise after strong quarter",
+        "label": "positive",
+    },
+    {
+        "company": "ACME",
+        "headline": "ACME recalls 40,000 vacuum robots over battery fires",
+        "label": "negative",
+    },
+    {
+        "company": "Initech",
+        "headline": "Initech moves its headquarters to Austin",
+        "label": "neutral",
+    },
+    {
+        "company": "ACME",
+        "headline": "ACME shares plunge as regulators open a probe",
+        "label": "negative",
+    },
+    {"company": "Globex", "headline": "Globex faces lawsuit over data leak", "label": "negative"},
+    {"company": "ACME", "headline": "ACME names a new chief financial officer", "label": "neutral"},
 ]
 
 
@@ -105,13 +125,16 @@ async def main(
     for _ in range(2):  # both have subscribed: nothing published from here on is missed
         await ctx.receive(timeout=60)
     for item in news:
-        await ctx.publish("news", item)
+        await ctx.publish("news", {k: v for k, v in item.items() if k != "label"})
     await ctx.publish("news", END)
     labels = (await ctx.wait(s_pid)).result
     alerts = (await ctx.wait(a_pid)).result
+    # items that carry a reference label (the sample feed does): how many the model matched
+    checked = [(i["label"], got) for i, got in zip(news, labels, strict=False) if "label" in i]
     return {
         "watch": watch,
         "scored": len(labels),
         "labels": {label: labels.count(label) for label in SCORES},
         "alerts": alerts,
+        "agreement": [sum(want == got for want, got in checked), len(checked)],
     }
