@@ -14,6 +14,7 @@ from llmagentos.apps import AppStore, choose_model, prepare_app, run_app, spawn_
 from llmagentos.apps.classify_translate import offline as pipeline
 from llmagentos.apps.runner import AppRun
 from llmagentos.apps.sentiment_monitor import offline as news
+from llmagentos.apps.sentiment_monitor import scoring
 from llmagentos.apps.sentiment_monitor.app import SCORES
 from llmagentos.apps.summarizer import offline as summaries
 from llmagentos.errors import LLMAgentOSError
@@ -140,8 +141,9 @@ async def test_sentiment_monitor_raises_alerts_on_the_watched_company(tmp_path: 
         {"company": "Globex", "headline": "Globex shares plunge"},
         {"company": "ACME", "headline": "ACME faces fraud probe"},
     ]
-    out = (await run("sentiment_monitor", tmp_path, {"items": items})).status.result
-    assert out["scored"] == 3
+    args = {"items": items, "method": "model"}
+    out = (await run("sentiment_monitor", tmp_path, args)).status.result
+    assert out["scored"] == 3 and out["method"] == "model"
     assert out["labels"] == {"positive": 1, "neutral": 0, "negative": 2}
     assert [a["headline"] for a in out["alerts"]] == ["ACME faces fraud probe"]
     assert out["alerts"][0]["running_score"] == 0.0
@@ -160,13 +162,50 @@ async def test_sentiment_monitor_checks_its_sample_against_reference_labels(
     from llmagentos.apps.sentiment_monitor.app import NEWS
 
     always_neutral = FunctionModel(lambda messages, request: "neutral")
-    out = (await run("sentiment_monitor", tmp_path, {}, model=always_neutral)).status.result
+    args = {"method": "model"}
+    out = (await run("sentiment_monitor", tmp_path, args, model=always_neutral)).status.result
     neutral = sum(item["label"] == "neutral" for item in NEWS)
     assert out["agreement"] == [neutral, len(NEWS)] and out["alerts"] == []
     assert caveat("sentiment_monitor", out)  # the demo marks it "~"
     seen = [c for k, c in journal(tmp_path) if k == "llm"]
     assert not any("reference" in c or '"label"' in c for c in seen)  # never shown the answer
     assert not caveat("sentiment_monitor", {**out, "agreement": [7, 7]})
+
+
+@pytest.mark.skipif(not scoring.available(), reason="the `memory` extra is not installed")
+async def test_sentiment_monitor_labels_with_its_classifier_tool_by_default(tmp_path: Path) -> None:
+    from llmagentos.apps.demo import caveat
+
+    never = FunctionModel(lambda messages, request: pytest.fail("the model was asked"))
+    out = (await run("sentiment_monitor", tmp_path, {}, model=never)).status.result
+    assert out["method"] == "classifier" and out["agreement"] == [7, 7]
+    assert [a["headline"] for a in out["alerts"]] == [
+        "ACME recalls 40,000 vacuum robots over battery fires",
+        "ACME shares plunge as regulators open a probe",
+    ]
+    assert not caveat("sentiment_monitor", out)
+    rows = journal(tmp_path, "SELECT call FROM journal WHERE kind = 'tool'")
+    calls = [json.loads(c) for (c,) in rows]
+    assert len(calls) == 7 and {c["name"] for c in calls} == {"news_sentiment"}
+    assert all("label" not in c["arguments"] for c in calls)  # only the headline goes in
+
+
+async def test_sentiment_monitor_method_is_checked_and_auto_falls_back_to_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcome = await run_app(
+        "sentiment_monitor",
+        {"method": "vibes"},
+        state_dir=tmp_path / "a",
+        kernel_options=HASHED,
+        model="offline",
+    )
+    assert outcome.status.state == "failed"
+    assert "method must be one of auto, classifier, model" in (outcome.status.error or "")
+    monkeypatch.setattr(scoring, "available", lambda: False)
+    out = (await run("sentiment_monitor", tmp_path / "b", {})).status.result
+    assert out["method"] == "model" and out["agreement"] == [7, 7]  # the offline double
+    assert any(k == "llm" for k, _ in journal(tmp_path / "b"))
 
 
 async def test_recommender_remembers_history_and_recommends_unseen_items(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from cli_workspace import Workspace
 from click.testing import CliRunner
 
 from llmagentos.apps.demo import APPS
+from llmagentos.apps.sentiment_monitor import scoring
 from llmagentos.cli.main import main
 
 
@@ -94,3 +95,8 @@ def test_the_demo_on_the_built_in_model_guides_its_apps_replies(ws: Workspace) -
         other = items[rest.removesuffix(f", which {recommended['user']} liked.")]
         assert other in liked and tag in tags and tag in other["tags"]
     assert "✓ summarizer" in out.stdout and "✓ recommender" in out.stdout
+    monitored = apps["sentiment_monitor"]["result"]
+    if scoring.available():  # the classifier labels the headlines, not the tiny model
+        agreed, checked = monitored["agreement"]
+        assert monitored["method"] == "classifier" and agreed >= 0.8 * checked
+        assert "✓ sentiment_monitor" in out.stdout and "news_sentiment classifier" in out.stdout

@@ -85,6 +85,48 @@ def test_classifier_finetune_then_eval(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "fig.json").read_text())["support"] == 30
 
 
+def test_a_head_on_a_sentence_encoder_through_the_cli(tmp_path: Path) -> None:
+    from llmagentos.learning import corpus
+
+    for split, n in (("train", 120), ("eval", 30)):
+        rows = corpus.news_headlines(0, n, split)
+        (tmp_path / f"{split}.jsonl").write_text(
+            "".join(json.dumps({"text": t, "label": lab}) + "\n" for t, lab in rows)
+        )
+    data = ["--data", str(tmp_path / "train.jsonl")]
+    result = cli(
+        "finetune", "classify", *data, "--name", "news", "--encoder", "hash", "--steps", "60"
+    )
+    assert result.exit_code == 0, result.output
+    assert "macro F1" in result.output and "1539 parameters" in result.output  # 3 x 512 + 3
+    result = cli(
+        "eval", "news", "--data", str(tmp_path / "eval.jsonl"), "--json", str(tmp_path / "f")
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "f").read_text())["support"] == 30
+    listed = {m["name"]: m for m in json.loads(cli("list", "--json").output)}
+    assert listed["news"]["kind"] == "embedding-classifier"
+    assert listed["news-sentiment"]["source"] == "shipped"
+    # a head is not fine-tuned: network options are refused, as is --base with --encoder
+    result = cli(
+        "finetune", "classify", *data, "--name", "x", "--encoder", "hash", "--seq-len", "8"
+    )
+    assert result.exit_code == 2 and "takes no seq_len" in result.output
+    result = cli(
+        "finetune", "classify", *data, "--name", "x", "--encoder", "hash", "--base", "tiny"
+    )
+    assert result.exit_code == 2 and "not both" in result.output
+    result = cli("eval", "news")
+    assert result.exit_code == 1 and "--data" in result.output
+
+
+def test_train_news_sentiment_writes_a_head_by_that_name(tmp_path: Path) -> None:
+    result = cli("train", "news-sentiment", "--encoder", "hash:64", "--name", "ns")
+    assert result.exit_code == 0, result.output
+    assert "saved" in result.output and "195 parameters" in result.output  # 3 x 64 + 3
+    assert "accuracy" in result.output
+
+
 def test_chat_finetune_then_eval(tmp_path: Path, chat_base: Path) -> None:
     from llmagentos.learning import corpus
 

@@ -138,6 +138,10 @@ def _sentiment_monitor(r: dict[str, Any]) -> str:
     counts = ", ".join(f"{n} {label}" for label, n in (r.get("labels") or {}).items() if n)
     labelled = f" ({counts})" if counts else ""
     line = f"scored {r['scored']} headlines{labelled}, {len(r['alerts'])} alerts on {r['watch']}"
+    if r.get("method") == "classifier":
+        line += " (labels by the news_sentiment classifier)"
+    elif r.get("method") == "model":
+        line += " (labels by the model)"
     agreed, checked = r.get("agreement") or (0, 0)
     if checked:
         line += f"; {agreed} of {checked} labels match the sample's reference"

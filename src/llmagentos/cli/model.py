@@ -90,7 +90,8 @@ def model() -> None:
 
 @model.group()
 def train() -> None:
-    """Train a model from scratch: `builtin` (the built-in model), `causal` or `masked`."""
+    """Train a model from scratch: `builtin` (the built-in model), `news-sentiment` (the
+    sentiment monitor's classifier), `causal` or `masked`."""
 
 
 @train.command("builtin")
@@ -143,6 +144,32 @@ def train_builtin_cmd(
     )
     if result.evaluation:
         _print_eval(result.evaluation)
+
+
+@train.command("news-sentiment")
+@click.option("--name", default="news-sentiment", show_default=True, help="Model name to save as.")
+@click.option(
+    "--encoder",
+    default="minilm",
+    show_default=True,
+    help="Sentence encoder under the head: minilm (the `memory` extra) or hash[:dim].",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--models-dir", type=click.Path(file_okay=False), help=DIR_HELP)
+def train_news_sentiment_cmd(name: str, encoder: str, seed: int, models_dir: str | None) -> None:
+    """Reproduce the shipped `news-sentiment` classifier (a head on MiniLM; ~15 s)."""
+    from llmagentos.learning import store
+    from llmagentos.learning.embedding_classifier import train_news_sentiment
+
+    with _training("training"):
+        done = train_news_sentiment(
+            store.models_dir(models_dir) / store.check_name(name),
+            encoder=encoder,
+            seed=seed,
+            reporter=_reporter(),
+        )
+    console.print(f"saved [bold]{done.path}[/] ({done.parameters} parameters, {done.seconds} s)")
+    _print_classification(done.metrics)
 
 
 def _causal_or_masked(kind: str, corpus: str, name: str, kwargs: dict[str, Any]) -> None:
@@ -246,6 +273,11 @@ def finetune() -> None:
 )
 @click.option("--name", required=True, help="Model name to save as.")
 @click.option("--base", help="Pretrained model name or path (default: a fresh small encoder).")
+@click.option(
+    "--encoder",
+    help="Instead of fine-tuning a network, fit a head on this frozen sentence encoder's"
+    " embeddings: minilm (the `memory` extra) or hash[:dim].",
+)
 @click.option("--labels", help="Comma-separated label set (default: the data's labels).")
 @click.option(
     "--eval-data",
@@ -257,6 +289,7 @@ def finetune_classify_cmd(
     data: str,
     name: str,
     base: str | None,
+    encoder: str | None,
     labels: str | None,
     eval_data: str | None,
     **kwargs: Any,
@@ -265,6 +298,12 @@ def finetune_classify_cmd(
     from llmagentos.learning import store
     from llmagentos.learning.classifier import finetune_classifier
     from llmagentos.learning.data import read_labelled
+
+    if encoder is not None:
+        if base is not None:
+            raise click.UsageError("give --base (fine-tune a network) or --encoder, not both")
+        _fit_head(data, name, encoder, labels, eval_data, kwargs)
+        return
 
     tc = _train_config(
         {"steps": 300, "batch_size": 16, "seq_len": 128, "lr": 5e-4, "eval_every": 100},
@@ -284,6 +323,36 @@ def finetune_classify_cmd(
             restart=kwargs["restart"],
         )
     console.print(f"saved [bold]{done.path}[/]")
+    _print_classification(done.metrics)
+
+
+def _fit_head(
+    data: str,
+    name: str,
+    encoder: str,
+    labels: str | None,
+    eval_data: str | None,
+    kwargs: dict[str, Any],
+) -> None:
+    from llmagentos.learning import store
+    from llmagentos.learning.data import read_labelled
+    from llmagentos.learning.embedding_classifier import train_embedding_classifier
+
+    given = {k: v for k, v in _pop_train(kwargs).items() if v is not None}
+    unused = sorted(set(given) - {"steps", "lr", "seed"})
+    if unused:
+        raise click.UsageError(f"--encoder fits a head; it takes no {', '.join(unused)}")
+    with _training("fitting"):
+        done = train_embedding_classifier(
+            read_labelled(data),
+            store.models_dir(kwargs["models_dir"]) / store.check_name(name),
+            encoder=encoder,
+            labels=[x.strip() for x in labels.split(",")] if labels else None,
+            eval_examples=read_labelled(eval_data) if eval_data else None,
+            reporter=_reporter(),
+            **given,
+        )
+    console.print(f"saved [bold]{done.path}[/] ({done.parameters} parameters, {done.seconds} s)")
     _print_classification(done.metrics)
 
 
@@ -367,6 +436,14 @@ def eval_cmd(
             from llmagentos.learning.evaluate import evaluate_classifier
 
             figures = evaluate_classifier(str(path), read_labelled(data), threads=threads)
+            _print_classification(figures)
+        elif kind == "embedding-classifier":
+            if data is None:
+                raise click.ClickException("a classifier is evaluated on --data (JSON lines)")
+            from llmagentos.learning.data import read_labelled
+            from llmagentos.learning.embedding_classifier import evaluate_embedding_classifier
+
+            figures = evaluate_embedding_classifier(path, read_labelled(data))
             _print_classification(figures)
         elif kind == "causal-lm":
             figures = _eval_chat(path, per_task, seed, threads)

@@ -25,7 +25,7 @@ from llmagentos.errors import InvalidArgument, UnknownModel
 
 ENV = "LLMAGENTOS_MODELS"
 MANIFEST = "llmagentos.json"
-KINDS = ("causal-lm", "masked-lm", "classifier")
+KINDS = ("causal-lm", "masked-lm", "classifier", "embedding-classifier")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 

@@ -49,12 +49,19 @@ def models_table(found: Sequence[ModelInfo], title: str) -> Table:
     """The models `llmagentos model list` shows, with the spec that loads each chat model."""
     table = Table(title=title)
     for column in ("name", "kind", "source", "parameters", "size", "spec"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("name", "kind"))
     for m in found:
         params = m.manifest.get("parameters")
         spec = f"builtin:{m.name}" if m.kind == "causal-lm" else ""
-        size = f"{m.size_bytes / 2**20:.1f} MiB"
-        table.add_row(
-            m.name, m.kind, m.source, f"{params / 1e6:.1f}M" if params else "?", size, spec
-        )
+        table.add_row(m.name, m.kind, m.source, _count(params), _size(m.size_bytes), spec)
     return table
+
+
+def _count(n: Any) -> str:
+    if not isinstance(n, int):
+        return "?"
+    return f"{n / 1e6:.1f}M" if n >= 100_000 else f"{n:,}"
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.1f} KiB"

@@ -1,6 +1,8 @@
 """Models shipped inside the package: `builtin-<name>/` directories in Hugging Face format.
 
-`builtin:tiny` loads `builtin-tiny/` (see `docs/builtin_model.md`). Only paths live here;
+`builtin:tiny` loads `builtin-tiny/` (see `docs/builtin_model.md`); `builtin-news-sentiment/`
+is the sentiment monitor's headline classifier (a head on a sentence encoder, found by
+name as `news-sentiment`, not a chat model). Only paths live here;
 loading goes through the LLM core, so importing this module imports nothing heavy.
 """
 

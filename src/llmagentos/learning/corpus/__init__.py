@@ -28,6 +28,7 @@ from llmagentos.learning.corpus.classify import (
     classify_task,
     desk_task,
     labelled_texts,
+    news_headlines,
     news_task,
 )
 from llmagentos.learning.corpus.echo import echo_task
@@ -160,14 +161,18 @@ def write_jsonl(examples: Iterable[Example], path: Path) -> int:
 
 
 def export(root: Path, examples: int, seed: int = 0) -> tuple[int, int]:
-    """Write `train.jsonl`, `eval.jsonl` (chat) and `{sentiment,intent}.{train,eval}.jsonl`
-    (labelled texts) under `root`; returns the train and eval conversation counts."""
+    """Write `train.jsonl`, `eval.jsonl` (chat) and `{sentiment,intent,news}.{train,eval}.jsonl`
+    (labelled texts; news: company headlines) under `root`; returns the train and eval
+    conversation counts."""
     n = write_jsonl(generate(examples, seed, "train"), root / "train.jsonl")
     m = write_jsonl(eval_set(seed), root / "eval.jsonl")
     splits: tuple[tuple[Split, int], ...] = (("train", 2000), ("eval", 400))
-    for task in ("sentiment", "intent"):
+    for task in ("sentiment", "intent", "news"):
         for split, count in splits:
-            rows = labelled_texts(seed, count, split, task)
+            if task == "news":
+                rows = news_headlines(seed, count, split)
+            else:
+                rows = labelled_texts(seed, count, split, task)
             with (root / f"{task}.{split}.jsonl").open("w", encoding="utf-8") as f:
                 f.writelines(json.dumps({"text": t, "label": lab}) + "\n" for t, lab in rows)
     return n, m
@@ -187,6 +192,7 @@ __all__ = [
     "export",
     "generate",
     "labelled_texts",
+    "news_headlines",
     "system_prompt",
     "user_prompts",
     "write_jsonl",

@@ -171,8 +171,8 @@ NEWS: dict[str, tuple[str, ...]] = {
 _NEWS_FRAMES = shared("{C} {e}|{C} {e}.|Breaking: {C} {e}|{C} {e}, sources say|News: {C} {e}")
 
 
-def news_task(rng: random.Random, split: Split) -> Example:
-    """A company headline → its sentiment (the sentiment monitor's task)."""
+def news_headline(rng: random.Random, split: Split) -> tuple[str, str]:
+    """A `(headline, label)` pair about a company (held out by event and frame)."""
     while True:
         label = rng.choice(sorted(NEWS))
         event, frame = rng.choice(NEWS[label]), rng.choice(_NEWS_FRAMES)
@@ -184,7 +184,18 @@ def news_task(rng: random.Random, split: Split) -> Example:
         city=rng.choice(pools.CITIES),
         day=rng.choice(pools.DAYS),
     )
-    headline = frame.format(C=pools.COMPANIES.pick(rng, split), e=filled)
+    return frame.format(C=pools.COMPANIES.pick(rng, split), e=filled), label
+
+
+def news_headlines(seed: int, n: int, split: Split) -> list[tuple[str, str]]:
+    """`n` labelled headlines, deterministic from `seed` (a classification data set)."""
+    rng = random.Random(f"labels:news:{seed}:{split}")
+    return [news_headline(rng, split) for _ in range(n)]
+
+
+def news_task(rng: random.Random, split: Split) -> Example:
+    """A company headline → its sentiment (the sentiment monitor's task)."""
+    headline, label = news_headline(rng, split)
     user = _FRAMES["sentiment"].pick(rng, split).format(text=headline)
     messages = ({"role": "user", "content": user}, {"role": "assistant", "content": label})
     return Example("classify_news", messages, (Target("label", False, label=label),))
