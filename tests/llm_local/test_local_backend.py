@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import greedy_reference
+from local_reference import greedy_reference
 
 from llmagentos.errors import InvalidArgument, RequestTooLarge, UnknownModel
 from llmagentos.llm import LLMRequest, Message, ToolSpec, create_backend

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import greedy_reference, prompts
+from local_reference import greedy_reference, prompts
 
 from llmagentos.errors import InvalidArgument, RequestTooLarge
 from llmagentos.llm.local import Caller, Generation, SamplingParams, Score, run_sync

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from conftest import greedy_reference
+from local_reference import greedy_reference
 
 from llmagentos import Kernel, KernelConfig
 from llmagentos.errors import LLMAgentOSError
