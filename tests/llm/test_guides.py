@@ -131,6 +131,98 @@ def test_schema_guides_beyond_tool_replies() -> None:
     assert not person.accepts('{"age": "3"}')
 
 
+def test_pydantic_schemas_are_guided_whole() -> None:
+    """What Pydantic writes for a model: `$defs` and `$ref`s, `anyOf` for Optional fields,
+    enums for Literal ones, a recursive model."""
+    from typing import Literal
+
+    import pydantic
+
+    class Address(pydantic.BaseModel):
+        city: str
+        zip: str | None = None
+
+    class Node(pydantic.BaseModel):
+        name: str
+        children: list[Node] = []
+
+    class Person(pydantic.BaseModel):
+        name: str
+        age: int | None
+        role: Literal["admin", "user"] | None = None
+        home: Address
+        past: list[Address] = []
+        tree: Node | None = None
+
+    schema = Person.model_json_schema()
+    assert "$defs" in schema and any("anyOf" in p for p in schema["properties"].values())
+    guide = schema_guide(schema)
+    good = (
+        '{"name": "Ann", "age": null, "home": {"city": "Oslo"}}',
+        '{"name": "Bo", "age": 7, "role": "admin", "home": {"city": "Rome", "zip": null},'
+        ' "past": [{"city": "Pisa", "zip": "56100"}], "role": null}'.replace(', "role": null', ""),
+        '{"name": "C", "age": 1, "home": {"city": "x"}, "tree": {"name": "a", "children":'
+        ' [{"name": "b", "children": [{"name": "c"}]}]}}',
+    )
+    for text in good:
+        assert guide.accepts(text), text
+        Person.model_validate_json(text)
+        for cut in range(len(text) + 1):
+            state = guide.start().feed(text[:cut])
+            assert state is not None, (text, cut)
+            Person.model_validate_json(text[:cut] + state.closing())  # closes into a valid one
+    for text in (
+        '{"name": "Ann", "age": "7", "home": {"city": "Oslo"}}',  # age: int or null
+        '{"name": "Ann", "age": 1, "role": "boss", "home": {"city": "Oslo"}}',  # not a role
+        '{"name": "Ann", "age": 1, "home": {"zip": "0150"}}',  # home without its city
+        '{"name": "Ann", "age": 1}',  # home is required
+        '{"name": "Ann", "age": 1, "home": {"city": "O"}, "past": [{"town": "x"}]}',
+    ):
+        assert not guide.accepts(text), text
+
+
+def test_any_of_all_of_and_refs() -> None:
+    either = schema_guide({"anyOf": [{"type": "integer"}, {"enum": ["auto"]}]})
+    assert either.accepts("12") and either.accepts('"auto"')
+    assert not either.accepts('"manual"') and not either.accepts("1.5")
+    for text in ("12", '"auto"', "-3"):
+        for cut in range(len(text) + 1):
+            state = either.start().feed(text[:cut])
+            assert state is not None and either.accepts(text[:cut] + state.closing())
+    flags = schema_guide({"oneOf": [{"const": "on"}, {"type": "boolean"}, {"type": "null"}]})
+    assert all(flags.accepts(t) for t in ('"on"', "true", "false", "null"))
+    assert not flags.accepts('"off"')
+    both = schema_guide(
+        {
+            "allOf": [
+                {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]},
+                {"type": "object", "properties": {"b": {"type": "string"}}, "required": ["b"]},
+            ]
+        }
+    )
+    assert both.accepts('{"a": 1, "b": "x"}') and not both.accepts('{"a": 1}')
+    narrowed = schema_guide({"allOf": [{"enum": [1, "a", None]}, {"type": "integer"}]})
+    assert narrowed.accepts("1") and not narrowed.accepts('"a"')
+    linked = schema_guide(
+        {
+            "$defs": {"L": {"type": "object", "properties": {"next": {"$ref": "#/$defs/L"}}}},
+            "$ref": "#/$defs/L",
+        }
+    )
+    assert linked.accepts('{"next": {"next": {}}}')
+    assert not linked.accepts('{"nxt": {}}')
+    with pytest.raises(InvalidArgument, match="points at nothing"):
+        schema_guide({"$ref": "#/$defs/Missing"})
+    with pytest.raises(InvalidArgument, match="only local"):
+        schema_guide({"$ref": "https://example.com/schema.json"})
+    with pytest.raises(InvalidArgument, match="no value in common"):
+        schema_guide({"allOf": [{"enum": ["a"]}, {"type": "integer"}]})
+    with pytest.raises(InvalidArgument, match="no type in common"):
+        schema_guide({"allOf": [{"type": "string"}, {"type": "integer"}]})
+    with pytest.raises(InvalidArgument, match="non-empty list"):
+        schema_guide({"anyOf": []})
+
+
 def test_bad_schemas_and_tools_are_typed_errors() -> None:
     with pytest.raises(InvalidArgument, match="unknown JSON schema type"):
         schema_guide({"type": "integr"})

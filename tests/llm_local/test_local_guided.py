@@ -183,6 +183,28 @@ def test_the_engine_guides_any_schema(make_core: Any, tiny: Any) -> None:
         assert isinstance(value, list) and all(isinstance(v, int) for v in value)
 
 
+def test_the_engine_writes_what_a_pydantic_model_accepts(make_core: Any, tiny: Any) -> None:
+    """A random model guided by a Pydantic model's schema ($defs, Optional, Literal): every
+    reply validates, even the ones the token budget cut short and the guide closed."""
+    from typing import Literal
+
+    import pydantic
+
+    class Item(pydantic.BaseModel):
+        sku: str
+        qty: int | None = None
+
+    class Order(pydantic.BaseModel):
+        status: Literal["open", "shipped"] | None
+        items: list[Item]
+
+    guide = schema_guide(Order.model_json_schema())
+    prompts = [tiny.tokenizer.encode(q) for q in QUESTIONS[:4]]
+    for budget in (40, 80):  # the shortest valid order fits in either
+        for g in run(make_core(), prompts, SamplingParams(max_tokens=budget, guide=guide)):
+            Order.model_validate_json(g.text)
+
+
 def test_builtin_models_are_guided_by_default() -> None:
     pytest.importorskip("safetensors")
     on = create_backend("builtin:tiny")

@@ -10,8 +10,11 @@ that would run out of tokens mid-string is closed instead of cut off.
 What a schema can say here (a subset of JSON Schema, enough for tool arguments): `type`
 (one or a list of `string`, `integer`, `number`, `boolean`, `null`, `object`, `array`),
 `enum` and `const`, `properties` with `required` (an object with `properties` takes only
-those keys, each at most once), and `items`. Anything else (`anyOf`, formats, lengths) is
-not enforced: such a value may be any JSON value of its type.
+those keys, each at most once), `items`, local `$ref`s (`#/$defs/...`; a recursive one is
+unrolled three deep), `anyOf` / `oneOf` (read as anyOf; exact for `Optional[X]` and
+literals, objects of several branches may take any branch's keys) and `allOf`. What
+Pydantic writes for a model fits. Not enforced: formats, lengths, numeric ranges,
+`additionalProperties` (an object with `properties` takes only those keys).
 
 `tool_reply_guide(specs)` is the reply the ReAct agent asks for: `{"tool": <one of the
 offered names>, "arguments": {...that tool's schema...}}` or `{"answer": "<text>"}`.
@@ -51,6 +54,7 @@ class Node:
 
     types: frozenset[str]
     enum: tuple[str, ...] | None = None  # the allowed values, as JSON texts
+    """With `types` empty, the only values; with types (a union), values beside them."""
     props: Mapping[str, Node] | None = None  # None: any keys, any values
     required: tuple[str, ...] = ()
     items: Node | None = None
@@ -68,10 +72,34 @@ ANY = Node(frozenset(_TYPES))
 
 def compile_schema(schema: Any) -> Node:
     """The `Node` for a JSON schema (a dict; `True` or `{}` is anything)."""
+    return _compile(schema, schema if isinstance(schema, Mapping) else {}, ())
+
+
+_REF_DEPTH = 3  # a recursive $ref is unrolled this deep, then any value may stand there
+
+
+def _compile(schema: Any, root: Mapping[str, Any], refs: tuple[str, ...]) -> Node:
     if schema is True or schema == {}:
         return ANY
     if not isinstance(schema, Mapping):
         raise InvalidArgument(f"a JSON schema must be an object, got {schema!r}")
+    if "$ref" in schema:
+        ref = schema["$ref"]
+        if refs.count(ref) >= _REF_DEPTH:
+            return ANY
+        rest = {k: v for k, v in schema.items() if k != "$ref"}
+        target = _compile(_resolve(ref, root), root, (*refs, ref))
+        return _intersect([target, _compile(rest, root, refs)]) if rest else target
+    for word in ("anyOf", "oneOf", "allOf"):
+        if word in schema:
+            branches = schema[word]
+            if not isinstance(branches, list | tuple) or not branches:
+                raise InvalidArgument(f"{word!r} must be a non-empty list, got {branches!r}")
+            nodes = [_compile(b, root, refs) for b in branches]
+            rest = {k: v for k, v in schema.items() if k != word}
+            # oneOf is read as anyOf: "exactly one" cannot be checked while writing
+            node = _intersect(nodes) if word == "allOf" else _union(nodes)
+            return _intersect([node, _compile(rest, root, refs)]) if rest else node
     if "const" in schema or "enum" in schema:
         values = [schema["const"]] if "const" in schema else schema["enum"]
         if not isinstance(values, list | tuple) or not values:
@@ -93,10 +121,127 @@ def compile_schema(schema: Any) -> Node:
         raw = schema["properties"]
         if not isinstance(raw, Mapping):
             raise InvalidArgument(f"'properties' must be an object, got {raw!r}")
-        props = {str(k): compile_schema(v) for k, v in raw.items()}
+        props = {str(k): _compile(v, root, refs) for k, v in raw.items()}
         required = tuple(str(k) for k in schema.get("required", ()) if k in props)
-    items = compile_schema(schema["items"]) if isinstance(schema.get("items"), Mapping) else None
+    raw_items = schema.get("items")
+    items = _compile(raw_items, root, refs) if isinstance(raw_items, Mapping) else None
     return Node(types, props=props, required=required, items=items)
+
+
+def _resolve(ref: Any, root: Mapping[str, Any]) -> Any:
+    """The schema a local `$ref` ("#/$defs/Name", "#/definitions/Name", "#") points at."""
+    if not isinstance(ref, str) or not ref.startswith("#"):
+        raise InvalidArgument(f"only local $refs ('#/...') are supported, got {ref!r}")
+    target: Any = root
+    for part in filter(None, ref[1:].split("/")):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(target, Mapping) or part not in target:
+            raise InvalidArgument(f"$ref {ref!r} points at nothing in the schema")
+        target = target[part]
+    return target
+
+
+_LITERAL_TYPES = {"null": ("null",), "boolean": ("true", "false")}
+
+
+def _as_literals(node: Node) -> tuple[str, ...] | None:
+    """A node's values as JSON texts, when they are few (an enum, null, booleans)."""
+    if node.enum is not None and not node.types:
+        return node.enum
+    if node.enum is None and node.types and node.types <= set(_LITERAL_TYPES):
+        return tuple(t for kind in sorted(node.types) for t in _LITERAL_TYPES[kind])
+    return None
+
+
+def _literal_type(text: str) -> str:
+    value = json.loads(text)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _union(nodes: list[Node]) -> Node:
+    """Values any of `nodes` accepts. Exact for literals and for branches of different
+    types (`Optional[X]`: X or null); objects of several branches take any branch's keys
+    and require only what all of them require, so the union may accept more than the
+    schema does (never less)."""
+    literals = [_as_literals(n) for n in nodes]
+    if all(lit is not None for lit in literals):
+        return Node(
+            frozenset(), enum=tuple(dict.fromkeys(t for lit in literals for t in lit or ()))
+        )
+    types: set[str] = set()
+    for node in nodes:
+        if node.enum is None or node.types:
+            types |= node.types
+    extra = [  # literals of types no typed branch takes: "auto" beside integers
+        t for node in nodes if node.enum is not None for t in node.enum if not _typed(t, types)
+    ]
+    objects = [n for n in nodes if "object" in n.types or _has(n, "object")]
+    arrays = [n for n in nodes if "array" in n.types]
+    props: dict[str, Node] | None = None
+    required: tuple[str, ...] = ()
+    if objects and all(n.props is not None and n.keys is None for n in objects):
+        props = {}
+        for n in objects:
+            for key, sub in (n.props or {}).items():
+                props[key] = _union([props[key], sub]) if key in props else sub
+        required = tuple(
+            k for k in objects[0].required if all(k in n.required for n in objects[1:])
+        )
+    items = None
+    if arrays and all(n.items is not None for n in arrays):
+        items = _union([n.items for n in arrays if n.items is not None])
+    enum = tuple(dict.fromkeys(extra)) or None
+    return Node(frozenset(types), enum=enum, props=props, required=required, items=items)
+
+
+def _typed(text: str, types: set[str] | frozenset[str]) -> bool:
+    kind = _literal_type(text)
+    return kind in types or (kind == "integer" and "number" in types)
+
+
+def _has(node: Node, kind: str) -> bool:
+    return node.enum is not None and any(_literal_type(t) == kind for t in node.enum)
+
+
+def _intersect(nodes: list[Node]) -> Node:
+    """Values all of `nodes` accept (allOf, and a $ref with sibling keywords): literals
+    filtered by the others' types, types intersected, objects taking every branch's
+    properties and requirements."""
+    enums = [n for n in nodes if n.enum is not None and not n.types]
+    typed = [n for n in nodes if n.enum is None or n.types]
+    types = frozenset(_TYPES)
+    for n in typed:  # a union's literals count by their types (the result may take more)
+        types &= n.types | {_literal_type(t) for t in n.enum or ()}
+    if enums:
+        allowed = [t for t in enums[0].enum or () if all(t in (e.enum or ()) for e in enums[1:])]
+        kept = tuple(t for t in allowed if _typed(t, types) or not typed)
+        if not kept:
+            raise InvalidArgument("the schema's allOf branches accept no value in common")
+        return Node(frozenset(), enum=kept)
+    if not types:
+        raise InvalidArgument("the schema's allOf branches accept no type in common")
+    with_props = [n for n in typed if n.props is not None]
+    props: dict[str, Node] | None = None
+    required: list[str] = []
+    if with_props:
+        props = {}
+        for n in with_props:
+            for key, sub in (n.props or {}).items():
+                props[key] = _intersect([props[key], sub]) if key in props else sub
+            required += [k for k in n.required if k not in required]
+    with_items = [n.items for n in typed if n.items is not None]
+    items = _intersect(with_items) if with_items else None
+    return Node(types, props=props, required=tuple(required), items=items)
 
 
 class Progress(Protocol):
@@ -544,7 +689,13 @@ def _start_value(rest: Stack, node: Node, ws: int, ch: str) -> Stack | None:
     if ch in _WS:
         return (*rest, ("val", node, ws + 1)) if ws < _MAX_WS else None
     if node.enum is not None:
-        return _step((*rest, ("lit", node.enum, "")), ch)
+        literal = _step((*rest, ("lit", node.enum, "")), ch)
+        if not node.types:
+            return literal
+        typed = _start_value(
+            rest, Node(node.types, None, node.props, node.required, node.items), ws, ch
+        )
+        return typed if typed is not None else literal
     types = node.types
     if ch == '"' and "string" in types:
         return (*rest, ("str", 0))
@@ -739,7 +890,11 @@ def _closing_after(stack: Stack, key: str) -> int:
 
 def _smallest(node: Node) -> str:
     if node.enum is not None:
-        return min(node.enum, key=len)
+        shortest = min(node.enum, key=len)
+        if not node.types:
+            return shortest
+        typed = _smallest(Node(node.types, None, node.props, node.required, node.items))
+        return shortest if len(shortest) < len(typed) else typed
     for kind, text in (
         ("string", '""'),
         ("integer", "0"),
