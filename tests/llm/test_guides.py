@@ -223,6 +223,34 @@ def test_any_of_all_of_and_refs() -> None:
         schema_guide({"anyOf": []})
 
 
+def test_string_lengths_and_item_counts_hold() -> None:
+    code = schema_guide({"type": "string", "minLength": 2, "maxLength": 4})
+    assert code.accepts('"ab"') and code.accepts('"abcd"') and code.accepts('"a\\n"')
+    for text in ('""', '"a"', '"abcde"', '"\\u00e9bcde"'):
+        assert not code.accepts(text), text
+    state = code.start().feed('"')
+    assert state is not None and state.closing() == 'aa"'  # the shortest that fits
+    assert code.start().feed('"abcd') is not None and code.start().feed('"abcde') is None
+    pair = schema_guide(
+        {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 3}
+    )
+    assert pair.accepts("[1, 2]") and pair.accepts("[1,2,3]")
+    for text in ("[]", "[1]", "[1,2,3,4]"):
+        assert not pair.accepts(text), text
+    for text in ("[1, 2]", "[1,2,3]"):
+        for cut in range(len(text) + 1):
+            state = pair.start().feed(text[:cut])
+            assert state is not None and pair.accepts(text[:cut] + state.closing())
+    assert json.loads("[" + pair.start().feed("[").closing()) == [0, 0]  # type: ignore[union-attr]
+    none = schema_guide({"type": "array", "maxItems": 0})
+    assert none.accepts("[]") and not none.accepts("[1]")
+    for bad in ({"maxLength": -1}, {"minItems": "2"}, {"minLength": 3, "maxLength": 2}):
+        with pytest.raises(InvalidArgument):
+            schema_guide({"type": "string", **bad})
+    short = schema_guide({"anyOf": [{"type": "string", "maxLength": 2}, {"type": "null"}]})
+    assert short.accepts('"ab"') and short.accepts("null") and not short.accepts('"abc"')
+
+
 def test_bad_schemas_and_tools_are_typed_errors() -> None:
     with pytest.raises(InvalidArgument, match="unknown JSON schema type"):
         schema_guide({"type": "integr"})

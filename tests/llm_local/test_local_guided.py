@@ -184,19 +184,19 @@ def test_the_engine_guides_any_schema(make_core: Any, tiny: Any) -> None:
 
 
 def test_the_engine_writes_what_a_pydantic_model_accepts(make_core: Any, tiny: Any) -> None:
-    """A random model guided by a Pydantic model's schema ($defs, Optional, Literal): every
-    reply validates, even the ones the token budget cut short and the guide closed."""
+    """A random model guided by a Pydantic model's schema ($defs, Optional, Literal, lengths):
+    every reply validates, even the ones the token budget cut short and the guide closed."""
     from typing import Literal
 
     import pydantic
 
     class Item(pydantic.BaseModel):
-        sku: str
+        sku: str = pydantic.Field(min_length=2, max_length=6)
         qty: int | None = None
 
     class Order(pydantic.BaseModel):
         status: Literal["open", "shipped"] | None
-        items: list[Item]
+        items: list[Item] = pydantic.Field(max_length=2)
 
     guide = schema_guide(Order.model_json_schema())
     prompts = [tiny.tokenizer.encode(q) for q in QUESTIONS[:4]]

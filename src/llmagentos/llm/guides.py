@@ -13,8 +13,10 @@ What a schema can say here (a subset of JSON Schema, enough for tool arguments):
 those keys, each at most once), `items`, local `$ref`s (`#/$defs/...`; a recursive one is
 unrolled three deep), `anyOf` / `oneOf` (read as anyOf; exact for `Optional[X]` and
 literals, objects of several branches may take any branch's keys) and `allOf`. What
-Pydantic writes for a model fits. Not enforced: formats, lengths, numeric ranges,
-`additionalProperties` (an object with `properties` takes only those keys).
+Pydantic writes for a model fits. Strings keep to `minLength`/`maxLength` (characters,
+an escape counting as one) and arrays to `minItems`/`maxItems`. Not enforced: formats,
+patterns, numeric ranges, `additionalProperties` (an object with `properties` takes only
+those keys).
 
 `tool_reply_guide(specs)` is the reply the ReAct agent asks for: `{"tool": <one of the
 offered names>, "arguments": {...that tool's schema...}}` or `{"answer": "<text>"}`.
@@ -32,6 +34,7 @@ shapes a request may ask for:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -58,6 +61,8 @@ class Node:
     props: Mapping[str, Node] | None = None  # None: any keys, any values
     required: tuple[str, ...] = ()
     items: Node | None = None
+    lengths: tuple[int, int | None] = (0, None)  # a string's characters: at least, at most
+    counts: tuple[int, int | None] = (0, None)  # an array's items: at least, at most
     keys: Callable[[Mapping[str, Any]], tuple[Mapping[str, Node], tuple[str, ...]]] | None = None
     """For objects whose allowed keys depend on the values already written (the tool reply)."""
 
@@ -125,7 +130,36 @@ def _compile(schema: Any, root: Mapping[str, Any], refs: tuple[str, ...]) -> Nod
         required = tuple(str(k) for k in schema.get("required", ()) if k in props)
     raw_items = schema.get("items")
     items = _compile(raw_items, root, refs) if isinstance(raw_items, Mapping) else None
-    return Node(types, props=props, required=required, items=items)
+    lengths = _bounds(schema, "minLength", "maxLength")
+    counts = _bounds(schema, "minItems", "maxItems")
+    return Node(types, props=props, required=required, items=items, lengths=lengths, counts=counts)
+
+
+def _bounds(schema: Mapping[str, Any], low: str, high: str) -> tuple[int, int | None]:
+    lo, hi = schema.get(low, 0), schema.get(high)
+    for word, value in ((low, lo), (high, hi)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise InvalidArgument(f"{word!r} must be a non-negative integer, got {value!r}")
+    if hi is not None and lo > hi:
+        raise InvalidArgument(f"{low} {lo} is more than {high} {hi}: no value fits")
+    return lo, hi
+
+
+def _widest(bounds: Iterable[tuple[int, int | None]]) -> tuple[int, int | None]:
+    pairs = list(bounds)
+    his = [hi for _, hi in pairs]
+    return min(lo for lo, _ in pairs), None if None in his else max(h for h in his if h is not None)
+
+
+def _narrowest(bounds: Iterable[tuple[int, int | None]]) -> tuple[int, int | None]:
+    pairs = list(bounds)
+    his = [hi for _, hi in pairs if hi is not None]
+    lo, hi = max(lo for lo, _ in pairs), min(his) if his else None
+    if hi is not None and lo > hi:
+        raise InvalidArgument("the schema's allOf branches allow no length in common")
+    return lo, hi
 
 
 def _resolve(ref: Any, root: Mapping[str, Any]) -> Any:
@@ -201,7 +235,17 @@ def _union(nodes: list[Node]) -> Node:
     if arrays and all(n.items is not None for n in arrays):
         items = _union([n.items for n in arrays if n.items is not None])
     enum = tuple(dict.fromkeys(extra)) or None
-    return Node(frozenset(types), enum=enum, props=props, required=required, items=items)
+    strings = [n.lengths for n in nodes if "string" in n.types] or [(0, None)]
+    lists = [n.counts for n in arrays] or [(0, None)]
+    return Node(
+        frozenset(types),
+        enum=enum,
+        props=props,
+        required=required,
+        items=items,
+        lengths=_widest(strings),
+        counts=_widest(lists),
+    )
 
 
 def _typed(text: str, types: set[str] | frozenset[str]) -> bool:
@@ -241,7 +285,14 @@ def _intersect(nodes: list[Node]) -> Node:
             required += [k for k in n.required if k not in required]
     with_items = [n.items for n in typed if n.items is not None]
     items = _intersect(with_items) if with_items else None
-    return Node(types, props=props, required=tuple(required), items=items)
+    return Node(
+        types,
+        props=props,
+        required=tuple(required),
+        items=items,
+        lengths=_narrowest(n.lengths for n in typed),
+        counts=_narrowest(n.counts for n in typed),
+    )
 
 
 class Progress(Protocol):
@@ -276,10 +327,11 @@ class Guide(Protocol):
 #   ("root", done)                         the whole reply
 #   ("val", node, ws)                      a value of `node` is due (after `ws` spaces)
 #   ("lit", texts, prefix)                 one of `texts` (enum values, keys, true/false/null)
-#   ("str", esc)                           inside a free string; esc: 0, 1 after '\', 2-5 in \uXXXX
+#   ("str", esc, n, lo, hi)                inside a string of n characters so far (lo to hi
+#                                          allowed); esc: 0, 1 after '\', 2-5 in \uXXXX
 #   ("num", text, integer)                 a number so far
 #   ("obj", node, phase, seen, key, ws)    phase: start | key | colon | value | after | next
-#   ("arr", node, phase, ws)               phase: start | value | after
+#   ("arr", node, phase, ws, count)        phase: start | value | after; count items done
 # A frame that finishes hands its value (known for literals, else None) to the one below.
 
 Frame = tuple[Any, ...]
@@ -669,7 +721,7 @@ def _step(stack: Stack, ch: str) -> Stack | None:
             return None if done is None else _step(done, ch)
         return None
     if kind == "str":
-        return _string(rest, top[1], ch)
+        return _string(rest, top, ch)
     if kind == "num":
         grown = top[1] + ch
         if _number_prefix(grown, top[2]):
@@ -692,17 +744,15 @@ def _start_value(rest: Stack, node: Node, ws: int, ch: str) -> Stack | None:
         literal = _step((*rest, ("lit", node.enum, "")), ch)
         if not node.types:
             return literal
-        typed = _start_value(
-            rest, Node(node.types, None, node.props, node.required, node.items), ws, ch
-        )
+        typed = _start_value(rest, dataclasses.replace(node, enum=None), ws, ch)
         return typed if typed is not None else literal
     types = node.types
     if ch == '"' and "string" in types:
-        return (*rest, ("str", 0))
+        return (*rest, ("str", 0, 0, *node.lengths))
     if ch == "{" and "object" in types:
         return (*rest, ("obj", node, "start", (), None, 0))
     if ch == "[" and "array" in types:
-        return (*rest, ("arr", node, "start", 0))
+        return (*rest, ("arr", node, "start", 0, 0))
     if (ch == "-" or ch.isdigit()) and ch.isascii() and types & {"number", "integer"}:
         integer = "number" not in types
         return (*rest, ("num", ch, integer))
@@ -716,22 +766,21 @@ def _start_value(rest: Stack, node: Node, ws: int, ch: str) -> Stack | None:
     return None
 
 
-def _string(rest: Stack, esc: int, ch: str) -> Stack | None:
+def _string(rest: Stack, top: Frame, ch: str) -> Stack | None:
+    _, esc, n, lo, hi = top
     if esc == 0:
         if ch == '"':
-            return _finish(rest, None)
-        if ch == "\\":
-            return (*rest, ("str", 1))
-        if ord(ch) < 0x20:
+            return _finish(rest, None) if n >= lo else None
+        if (hi is not None and n >= hi) or ord(ch) < 0x20:
             return None
-        return (*rest, ("str", 0))
+        return (*rest, ("str", 1 if ch == "\\" else 0, n + 1, lo, hi))
     if esc == 1:
         if ch not in _ESCAPES:
             return None
-        return (*rest, ("str", 2 if ch == "u" else 0))
+        return (*rest, ("str", 2 if ch == "u" else 0, n, lo, hi))
     if ch not in _HEX:
         return None
-    return (*rest, ("str", 0 if esc == 5 else esc + 1))
+    return (*rest, ("str", 0 if esc == 5 else esc + 1, n, lo, hi))
 
 
 def _object(rest: Stack, top: Frame, ch: str) -> Stack | None:
@@ -745,7 +794,7 @@ def _object(rest: Stack, top: Frame, ch: str) -> Stack | None:
     if phase in ("start", "next") and ch == '"':
         frame = ("obj", node, "key", seen, None, 0)
         if unseen is None:
-            return (*rest, frame, ("str", 0))
+            return (*rest, frame, ("str", 0, 0, 0, None))
         texts = tuple(json.dumps(k, ensure_ascii=False) for k in unseen)
         return _step((*rest, frame, ("lit", texts, "")), ch) if texts else None
     if ch == "}" and phase in ("start", "after") and not missing:
@@ -763,16 +812,19 @@ def _object(rest: Stack, top: Frame, ch: str) -> Stack | None:
 
 
 def _array(rest: Stack, top: Frame, ch: str) -> Stack | None:
-    _, node, phase, ws = top
+    _, node, phase, ws, count = top
     items = node.items or ANY
+    lo, hi = node.counts
     if ch in _WS and phase in ("start", "after"):
-        return (*rest, ("arr", node, phase, ws + 1)) if ws < _MAX_WS else None
+        return (*rest, ("arr", node, phase, ws + 1, count)) if ws < _MAX_WS else None
     if ch == "]" and phase in ("start", "after"):
-        return _finish(rest, None)
+        return _finish(rest, None) if count >= lo else None
+    if hi is not None and count >= hi:
+        return None  # no room for another item
     if phase == "after" and ch == ",":
-        return (*rest, ("arr", node, "value", 0), ("val", items, 0))
+        return (*rest, ("arr", node, "value", 0, count), ("val", items, 0))
     if phase == "start":
-        return _start_value((*rest, ("arr", node, "value", 0)), items, 0, ch)
+        return _start_value((*rest, ("arr", node, "value", 0, count)), items, 0, ch)
     return None
 
 
@@ -784,7 +836,7 @@ def _finish(rest: Stack, value: Any) -> Stack | None:
     if kind == "root":
         return (*below, ("root", True))
     if kind == "arr":
-        return (*below, ("arr", parent[1], "after", 0))
+        return (*below, ("arr", parent[1], "after", 0, parent[4] + 1))
     if kind == "obj":
         _, node, phase, seen, key, _ = parent
         if phase == "key":
@@ -855,12 +907,17 @@ def _forced(stack: Stack) -> str:
             return rests[0]
         return min(rests, key=lambda rest: _closing_after(stack, rest))
     if kind == "str":
-        esc: int = top[1]
-        return '"' if esc == 0 else "n" if esc == 1 else "0"
+        _, esc, n, lo, _ = top
+        if esc == 0:
+            return '"' if n >= lo else "a" * (lo - n)
+        return "n" if esc == 1 else "0"
     if kind == "num":
         return "" if _number_whole(top[1], top[2]) else "0"
     if kind == "arr":
-        return "]"
+        _, node, phase, _, count = top
+        if count >= node.counts[0]:
+            return "]"
+        return _smallest(node.items or ANY) if phase == "start" else ","
     if kind == "obj":
         _, node, phase, seen, _, _ = top
         seen_map = dict(seen)
@@ -893,15 +950,15 @@ def _smallest(node: Node) -> str:
         shortest = min(node.enum, key=len)
         if not node.types:
             return shortest
-        typed = _smallest(Node(node.types, None, node.props, node.required, node.items))
+        typed = _smallest(dataclasses.replace(node, enum=None))
         return shortest if len(shortest) < len(typed) else typed
     for kind, text in (
-        ("string", '""'),
+        ("string", '""' if node.lengths[0] == 0 else '"'),
         ("integer", "0"),
         ("number", "0"),
         ("boolean", "true"),
         ("null", "null"),
-        ("array", "[]"),
+        ("array", "[]" if node.counts[0] == 0 else "["),
         ("object", "{"),
     ):
         if kind in node.types:
