@@ -14,7 +14,7 @@ import contextvars
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from llmagentos.errors import ProcessExit, ProcessKilled
+from llmagentos.errors import InvalidArgument, MalformedModelOutput, ProcessExit, ProcessKilled
 from llmagentos.kernel.syscalls import (
     Capabilities,
     Envelope,
@@ -164,6 +164,44 @@ class ProcessContext:
         """Plain text completion of `prompt` (no chat template)."""
         result: LLMResponse = await self.call(LLMCall(self._request(prompt, True, **options)))
         return result
+
+    async def extract(
+        self, messages: MessagesLike, shape: Any, /, *, attempts: int = 2, **options: Any
+    ) -> Any:
+        """Ask for a reply of type `shape` (a Pydantic model, or any type Pydantic can
+        validate: `list[str]`, a dataclass, a `Literal`) and return it validated.
+
+        The request carries the type's JSON schema as `response_format`: a local model is
+        guided to it (`llm.guides`), an OpenAI-compatible server gets structured outputs.
+        A reply that still does not validate (a server without structured outputs, a
+        constraint the guide does not enforce) is asked again, up to `attempts` calls in
+        all; then `MalformedModelOutput` says what was wrong. Each call is a journaled
+        syscall, so a replayed process gets the same value back without asking again.
+        """
+        import pydantic
+
+        if attempts < 1:
+            raise InvalidArgument(f"attempts must be at least 1, got {attempts}")
+        try:
+            adapter: Any = pydantic.TypeAdapter(shape)
+            schema = adapter.json_schema()
+        except pydantic.errors.PydanticUserError as exc:
+            raise InvalidArgument(f"cannot make a JSON schema of {shape!r}: {exc}") from exc
+        name = getattr(shape, "__name__", "reply")
+        options["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": schema},
+        }
+        problem = ""
+        for _ in range(attempts):
+            reply = await self.chat(messages, **options)
+            try:
+                return adapter.validate_json(reply.text)
+            except pydantic.ValidationError as exc:
+                problem = f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}"
+        raise MalformedModelOutput(
+            f"the model's reply is not a valid {name} after {attempts} attempt(s): {problem}"
+        )
 
     def stream(self, messages: MessagesLike, **options: Any) -> AsyncIterator[StreamChunk]:
         """Chat, streaming chunks as the model produces them."""

@@ -58,6 +58,18 @@ class LLM:
         response: LLMResponse = self._ctx().generate(prompt, **self._opts(options))
         return response
 
+    def extract(self, messages: MessagesLike, shape: Any, /, **options: Any) -> Any:
+        """A reply of type `shape` (a Pydantic model, `list[str]`, ...), validated; see
+        `ProcessContext.extract`."""
+        return self._ctx().extract(messages, shape, **self._opts(options))
+
+    async def aextract(self, messages: MessagesLike, shape: Any, /, **options: Any) -> Any:
+        """`extract` for async programs."""
+        ctx = current_context.get()
+        if not isinstance(ctx, ProcessContext):
+            raise RuntimeError("aextract is for async programs running in a kernel: use extract")
+        return await ctx.extract(messages, shape, **self._opts(options))
+
     async def achat(self, messages: MessagesLike, **options: Any) -> LLMResponse:
         """`chat` for async programs: a system call of the process it runs in."""
         ctx = current_context.get()
