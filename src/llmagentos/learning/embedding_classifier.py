@@ -203,6 +203,17 @@ def _fit(
     return weight.detach().numpy(), bias.detach().numpy()
 
 
+def _embed_all(emb: Embedder, texts: list[str], rep: Reporter, chunk: int = 256) -> np.ndarray:
+    """Embed `texts` a chunk at a time, with a progress bar (MiniLM: ~200 texts/s here)."""
+    rep.start(f"embedding with {emb.name}", len(texts), 0)
+    parts = []
+    for start in range(0, len(texts), chunk):
+        parts.append(emb.embed(texts[start : start + chunk]))
+        rep.step(min(start + chunk, len(texts)), {})
+    rep.close()
+    return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+
 def train_embedding_classifier(
     examples: Sequence[Labelled],
     out_dir: Path,
@@ -236,8 +247,7 @@ def train_embedding_classifier(
         raise CorpusTooSmall("no examples are left for the held-out split; add examples")
     names = check_labels(train_part, held, labels, None)
     emb = embedder or _embedder(encoder)
-    rep.note(f"embedding {len(train_part) + len(held)} texts with {emb.name}")
-    x = np.ascontiguousarray(emb.embed([t for t, _ in train_part]), dtype=np.float32)
+    x = _embed_all(emb, [t for t, _ in train_part], rep)
     index = {n: i for i, n in enumerate(names)}
     y = np.asarray([index[lab] for _, lab in train_part], dtype=np.int64)
     weight, bias = _fit(
