@@ -190,6 +190,22 @@ async def test_sentiment_monitor_labels_with_its_classifier_tool_by_default(tmp_
     assert all("label" not in c["arguments"] for c in calls)  # only the headline goes in
 
 
+@pytest.mark.skipif(not scoring.available(), reason="the `memory` extra is not installed")
+async def test_the_news_sentiment_tool_refuses_an_empty_headline() -> None:
+    from llmagentos.tools import ToolContext, ToolRegistry
+
+    registry = ToolRegistry(scoring.TOOLS)
+    ctx = ToolContext(pid=1, call_id="c", idempotency_key="k")
+    ok = await registry.invoke(
+        "news_sentiment", {"headline": "Globex shares rise after strong quarter"}, context=ctx
+    )
+    assert ok.ok and ok.output["label"] == "positive"
+    assert set(ok.output["scores"]) == set(SCORES) and 0.5 < ok.output["confidence"] <= 1
+    empty = await registry.invoke("news_sentiment", {"headline": "  "}, context=ctx)
+    assert not empty.ok and empty.error_type == "InvalidArgument"
+    assert "the headline is empty" in (empty.error or "")
+
+
 async def test_sentiment_monitor_method_is_checked_and_auto_falls_back_to_the_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
