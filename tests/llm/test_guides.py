@@ -251,6 +251,39 @@ def test_string_lengths_and_item_counts_hold() -> None:
     assert short.accepts('"ab"') and short.accepts("null") and not short.accepts('"abc"')
 
 
+def test_integers_keep_to_their_range() -> None:
+    rating = schema_guide({"type": "integer", "minimum": 1, "maximum": 5})
+    assert all(rating.accepts(str(n)) for n in range(1, 6))
+    assert not any(rating.accepts(t) for t in ("0", "6", "10", "-1", "15"))
+    teens = schema_guide({"type": "integer", "exclusiveMinimum": 9.5, "exclusiveMaximum": 21})
+    assert teens.start().feed("1") is not None and teens.start().feed("3") is None
+    assert teens.start().feed("21") is None and teens.accepts("20") and not teens.accepts("9")
+    assert teens.start().feed("1").closing() == "0"  # type: ignore[union-attr]
+    below = schema_guide({"type": "integer", "minimum": -500, "maximum": -20})
+    assert below.start().feed("0") is None and below.start().feed("-1") is not None
+    assert below.start().feed("-").closing() == "20"  # type: ignore[union-attr]
+    assert below.accepts("-500") and not below.accepts("-501") and not below.accepts("-19")
+    for guide, texts in ((rating, ["3"]), (teens, ["17", "20"]), (below, ["-42", "-500"])):
+        for text in texts:
+            for cut in range(len(text) + 1):
+                state = guide.start().feed(text[:cut])
+                assert state is not None, (text, cut)
+                assert guide.accepts(text[:cut] + state.closing()), (text, cut)
+    # Pydantic's ge/le, and a range on a float that is not enforced
+    import pydantic
+
+    class Review(pydantic.BaseModel):
+        stars: int = pydantic.Field(ge=1, le=5)
+        score: float = pydantic.Field(ge=0, le=1)
+
+    review = schema_guide(Review.model_json_schema())
+    assert review.accepts('{"stars": 4, "score": 0.5}')
+    assert not review.accepts('{"stars": 7, "score": 0.5}')
+    for bad in ({"minimum": "1"}, {"minimum": 5, "maximum": 4}, {"exclusiveMaximum": True}):
+        with pytest.raises(InvalidArgument):
+            schema_guide({"type": "integer", **bad})
+
+
 def test_bad_schemas_and_tools_are_typed_errors() -> None:
     with pytest.raises(InvalidArgument, match="unknown JSON schema type"):
         schema_guide({"type": "integr"})

@@ -192,7 +192,7 @@ def test_the_engine_writes_what_a_pydantic_model_accepts(make_core: Any, tiny: A
 
     class Item(pydantic.BaseModel):
         sku: str = pydantic.Field(min_length=2, max_length=6)
-        qty: int | None = None
+        qty: int | None = pydantic.Field(default=None, ge=1, le=99)
 
     class Order(pydantic.BaseModel):
         status: Literal["open", "shipped"] | None

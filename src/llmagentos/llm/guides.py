@@ -14,9 +14,10 @@ those keys, each at most once), `items`, local `$ref`s (`#/$defs/...`; a recursi
 unrolled three deep), `anyOf` / `oneOf` (read as anyOf; exact for `Optional[X]` and
 literals, objects of several branches may take any branch's keys) and `allOf`. What
 Pydantic writes for a model fits. Strings keep to `minLength`/`maxLength` (characters,
-an escape counting as one) and arrays to `minItems`/`maxItems`. Not enforced: formats,
-patterns, numeric ranges, `additionalProperties` (an object with `properties` takes only
-those keys).
+an escape counting as one), arrays to `minItems`/`maxItems`, integers to `minimum`/
+`maximum` (and the exclusive forms): a digit is let through only if some integer in range
+still starts that way. Not enforced: formats, patterns, the range of a non-integer number,
+`additionalProperties` (an object with `properties` takes only those keys).
 
 `tool_reply_guide(specs)` is the reply the ReAct agent asks for: `{"tool": <one of the
 offered names>, "arguments": {...that tool's schema...}}` or `{"answer": "<text>"}`.
@@ -37,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -63,6 +65,7 @@ class Node:
     items: Node | None = None
     lengths: tuple[int, int | None] = (0, None)  # a string's characters: at least, at most
     counts: tuple[int, int | None] = (0, None)  # an array's items: at least, at most
+    span: tuple[int | None, int | None] = (None, None)  # an integer's least, greatest value
     keys: Callable[[Mapping[str, Any]], tuple[Mapping[str, Node], tuple[str, ...]]] | None = None
     """For objects whose allowed keys depend on the values already written (the tool reply)."""
 
@@ -132,7 +135,36 @@ def _compile(schema: Any, root: Mapping[str, Any], refs: tuple[str, ...]) -> Nod
     items = _compile(raw_items, root, refs) if isinstance(raw_items, Mapping) else None
     lengths = _bounds(schema, "minLength", "maxLength")
     counts = _bounds(schema, "minItems", "maxItems")
-    return Node(types, props=props, required=required, items=items, lengths=lengths, counts=counts)
+    span = _span(schema)
+    return Node(
+        types,
+        props=props,
+        required=required,
+        items=items,
+        lengths=lengths,
+        counts=counts,
+        span=span,
+    )
+
+
+def _span(schema: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """An integer's range from minimum / maximum / exclusiveMinimum / exclusiveMaximum."""
+    found: dict[str, float] = {}
+    for word in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        value = schema.get(word)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidArgument(f"{word!r} must be a number, got {value!r}")
+        found[word] = value
+    lows = [math.ceil(found["minimum"])] if "minimum" in found else []
+    lows += [math.floor(found["exclusiveMinimum"]) + 1] if "exclusiveMinimum" in found else []
+    highs = [math.floor(found["maximum"])] if "maximum" in found else []
+    highs += [math.ceil(found["exclusiveMaximum"]) - 1] if "exclusiveMaximum" in found else []
+    lo, hi = (max(lows) if lows else None), (min(highs) if highs else None)
+    if lo is not None and hi is not None and lo > hi:
+        raise InvalidArgument(f"no integer lies between {lo} and {hi}")
+    return lo, hi
 
 
 def _bounds(schema: Mapping[str, Any], low: str, high: str) -> tuple[int, int | None]:
@@ -151,6 +183,25 @@ def _widest(bounds: Iterable[tuple[int, int | None]]) -> tuple[int, int | None]:
     pairs = list(bounds)
     his = [hi for _, hi in pairs]
     return min(lo for lo, _ in pairs), None if None in his else max(h for h in his if h is not None)
+
+
+def _either_span(spans: Iterable[tuple[int | None, int | None]]) -> tuple[int | None, int | None]:
+    pairs = list(spans) or [(None, None)]
+    los, his = [lo for lo, _ in pairs], [hi for _, hi in pairs]
+    return (
+        None if None in los else min(x for x in los if x is not None),
+        None if None in his else max(x for x in his if x is not None),
+    )
+
+
+def _both_spans(spans: Iterable[tuple[int | None, int | None]]) -> tuple[int | None, int | None]:
+    pairs = list(spans)
+    los = [lo for lo, _ in pairs if lo is not None]
+    his = [hi for _, hi in pairs if hi is not None]
+    lo, hi = (max(los) if los else None), (min(his) if his else None)
+    if lo is not None and hi is not None and lo > hi:
+        raise InvalidArgument("the schema's allOf branches allow no integer in common")
+    return lo, hi
 
 
 def _narrowest(bounds: Iterable[tuple[int, int | None]]) -> tuple[int, int | None]:
@@ -245,6 +296,7 @@ def _union(nodes: list[Node]) -> Node:
         items=items,
         lengths=_widest(strings),
         counts=_widest(lists),
+        span=_either_span(n.span for n in nodes if n.types & {"integer", "number"}),
     )
 
 
@@ -292,6 +344,7 @@ def _intersect(nodes: list[Node]) -> Node:
         items=items,
         lengths=_narrowest(n.lengths for n in typed),
         counts=_narrowest(n.counts for n in typed),
+        span=_both_spans(n.span for n in typed),
     )
 
 
@@ -329,7 +382,7 @@ class Guide(Protocol):
 #   ("lit", texts, prefix)                 one of `texts` (enum values, keys, true/false/null)
 #   ("str", esc, n, lo, hi)                inside a string of n characters so far (lo to hi
 #                                          allowed); esc: 0, 1 after '\', 2-5 in \uXXXX
-#   ("num", text, integer)                 a number so far
+#   ("num", text, integer, lo, hi)         a number so far (an integer in lo..hi if integer)
 #   ("obj", node, phase, seen, key, ws)    phase: start | key | colon | value | after | next
 #   ("arr", node, phase, ws, count)        phase: start | value | after; count items done
 # A frame that finishes hands its value (known for literals, else None) to the one below.
@@ -361,7 +414,7 @@ class GuideState:
         top = self.stack[-1]
         if len(self.stack) != 2 or top[0] not in ("num", "lit"):
             return False
-        return _number_whole(top[1], top[2]) if top[0] == "num" else top[2] in top[1]
+        return _num_whole(top) if top[0] == "num" else top[2] in top[1]
 
     def feed(self, text: str) -> GuideState | None:
         stack = self.stack
@@ -723,10 +776,11 @@ def _step(stack: Stack, ch: str) -> Stack | None:
     if kind == "str":
         return _string(rest, top, ch)
     if kind == "num":
-        grown = top[1] + ch
-        if _number_prefix(grown, top[2]):
-            return (*rest, ("num", grown, top[2]))
-        if _number_whole(top[1], top[2]):
+        _, text, integer, lo, hi = top
+        grown = text + ch
+        if _number_prefix(grown, integer) and (not integer or _int_reachable(grown, lo, hi)):
+            return (*rest, ("num", grown, integer, lo, hi))
+        if _num_whole(top):
             done = _finish(rest, None)
             return None if done is None else _step(done, ch)
         return None
@@ -755,7 +809,10 @@ def _start_value(rest: Stack, node: Node, ws: int, ch: str) -> Stack | None:
         return (*rest, ("arr", node, "start", 0, 0))
     if (ch == "-" or ch.isdigit()) and ch.isascii() and types & {"number", "integer"}:
         integer = "number" not in types
-        return (*rest, ("num", ch, integer))
+        lo, hi = node.span if integer else (None, None)
+        if integer and not _int_reachable(ch, lo, hi):
+            return None
+        return (*rest, ("num", ch, integer, lo, hi))
     literals = tuple(
         text
         for text, kind in (("true", "boolean"), ("false", "boolean"), ("null", "null"))
@@ -891,6 +948,59 @@ def _number_whole(text: str, integer: bool) -> bool:
     return _number_prefix(text, integer) and text[-1].isdigit()
 
 
+def _num_whole(frame: Frame) -> bool:
+    """A number frame holds a whole number (an integer in its range)."""
+    _, text, integer, lo, hi = frame
+    if not _number_whole(text, integer):
+        return False
+    if not integer:
+        return True
+    value = int(text)
+    return (lo is None or value >= lo) and (hi is None or value <= hi)
+
+
+def _int_spans(text: str) -> Iterable[tuple[int, int]]:
+    """The values integers written as `text` + more digits can take, a digit count at a
+    time: [p, p], [10p, 10p + 9], [100p, 100p + 99], ... (negated for '-'; just 0 for 0)."""
+    negative = text.startswith("-")
+    digits = text[1:] if negative else text
+    if not digits:  # "-": -1..-9, -10..-99, ...
+        spans: Iterable[tuple[int, int]] = ((10**j, 10 ** (j + 1) - 1) for j in range(19))
+    elif digits.startswith("0"):
+        spans = [(0, 0)]
+    else:
+        p = int(digits)
+        spans = ((p * 10**j, p * 10**j + 10**j - 1) for j in range(19))
+    for a, b in spans:
+        yield (-b, -a) if negative else (a, b)
+
+
+def _int_reachable(text: str, lo: int | None, hi: int | None) -> bool:
+    """Whether `text` (a prefix of a JSON integer) can still become one in lo..hi."""
+    if lo is None and hi is None:
+        return True
+    return any((hi is None or a <= hi) and (lo is None or b >= lo) for a, b in _int_spans(text))
+
+
+def _least_int(lo: int | None, hi: int | None) -> str:
+    """The integer in lo..hi with the fewest characters (the one nearest zero)."""
+    if lo is not None and lo > 0:
+        return str(lo)
+    if hi is not None and hi < 0:
+        return str(hi)
+    return "0"
+
+
+def _int_rest(text: str, lo: int | None, hi: int | None) -> str:
+    """The fewest digits that make `text` an integer in lo..hi."""
+    for a, b in _int_spans(text):
+        least, most = max(a, lo if lo is not None else a), min(b, hi if hi is not None else b)
+        if least <= most:
+            value = least if not text.startswith("-") else most  # fewest digits: near zero
+            return str(value)[len(text) :]
+    return "0"  # not reachable: the matcher never lets such a prefix through
+
+
 def _forced(stack: Stack) -> str:
     """The next piece of the shortest completion ('' when the top only needs ending)."""
     top = stack[-1]
@@ -912,7 +1022,9 @@ def _forced(stack: Stack) -> str:
             return '"' if n >= lo else "a" * (lo - n)
         return "n" if esc == 1 else "0"
     if kind == "num":
-        return "" if _number_whole(top[1], top[2]) else "0"
+        if _num_whole(top):
+            return ""
+        return _int_rest(top[1], top[3], top[4]) if top[2] else "0"
     if kind == "arr":
         _, node, phase, _, count = top
         if count >= node.counts[0]:
@@ -954,7 +1066,7 @@ def _smallest(node: Node) -> str:
         return shortest if len(shortest) < len(typed) else typed
     for kind, text in (
         ("string", '""' if node.lengths[0] == 0 else '"'),
-        ("integer", "0"),
+        ("integer", "0" if "number" in node.types else _least_int(*node.span)),
         ("number", "0"),
         ("boolean", "true"),
         ("null", "null"),
