@@ -179,37 +179,24 @@ def _bounds(schema: Mapping[str, Any], low: str, high: str) -> tuple[int, int | 
     return lo, hi
 
 
-def _widest(bounds: Iterable[tuple[int, int | None]]) -> tuple[int, int | None]:
-    pairs = list(bounds)
-    his = [hi for _, hi in pairs]
-    return min(lo for lo, _ in pairs), None if None in his else max(h for h in his if h is not None)
-
-
-def _either_span(spans: Iterable[tuple[int | None, int | None]]) -> tuple[int | None, int | None]:
-    pairs = list(spans) or [(None, None)]
+def _widest(bounds: Iterable[tuple[Any, int | None]]) -> tuple[Any, int | None]:
+    """The bounds that admit what any of `bounds` admits (None: unbounded)."""
+    pairs = list(bounds) or [(None, None)]
     los, his = [lo for lo, _ in pairs], [hi for _, hi in pairs]
     return (
-        None if None in los else min(x for x in los if x is not None),
-        None if None in his else max(x for x in his if x is not None),
+        None if None in los else min(los),
+        None if None in his else max(h for h in his if h is not None),
     )
 
 
-def _both_spans(spans: Iterable[tuple[int | None, int | None]]) -> tuple[int | None, int | None]:
-    pairs = list(spans)
+def _narrowest(bounds: Iterable[tuple[Any, int | None]], what: str) -> tuple[Any, int | None]:
+    """The bounds that admit only what all of `bounds` admit."""
+    pairs = list(bounds)
     los = [lo for lo, _ in pairs if lo is not None]
     his = [hi for _, hi in pairs if hi is not None]
     lo, hi = (max(los) if los else None), (min(his) if his else None)
     if lo is not None and hi is not None and lo > hi:
-        raise InvalidArgument("the schema's allOf branches allow no integer in common")
-    return lo, hi
-
-
-def _narrowest(bounds: Iterable[tuple[int, int | None]]) -> tuple[int, int | None]:
-    pairs = list(bounds)
-    his = [hi for _, hi in pairs if hi is not None]
-    lo, hi = max(lo for lo, _ in pairs), min(his) if his else None
-    if hi is not None and lo > hi:
-        raise InvalidArgument("the schema's allOf branches allow no length in common")
+        raise InvalidArgument(f"the schema's allOf branches allow no {what} in common")
     return lo, hi
 
 
@@ -296,7 +283,7 @@ def _union(nodes: list[Node]) -> Node:
         items=items,
         lengths=_widest(strings),
         counts=_widest(lists),
-        span=_either_span(n.span for n in nodes if n.types & {"integer", "number"}),
+        span=_widest(n.span for n in nodes if n.types & {"integer", "number"}),
     )
 
 
@@ -342,9 +329,9 @@ def _intersect(nodes: list[Node]) -> Node:
         props=props,
         required=tuple(required),
         items=items,
-        lengths=_narrowest(n.lengths for n in typed),
-        counts=_narrowest(n.counts for n in typed),
-        span=_both_spans(n.span for n in typed),
+        lengths=_narrowest((n.lengths for n in typed), "length"),
+        counts=_narrowest((n.counts for n in typed), "item count"),
+        span=_narrowest((n.span for n in typed), "integer"),
     )
 
 

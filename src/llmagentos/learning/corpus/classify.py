@@ -103,14 +103,25 @@ _FRAMES = {
 }
 
 
-def labelled_text(rng: random.Random, split: Split, task: str) -> tuple[str, str]:
-    """A `(text, label)` pair for `task` ("sentiment" or "intent")."""
-    phrases = _TASKS[task]
+def _draw(
+    rng: random.Random,
+    split: Split,
+    tag: str,
+    phrases: dict[str, tuple[str, ...]],
+    frames: tuple[str, ...],
+) -> tuple[str, str, str]:
+    """A label, one of its phrases and a frame, such that the (phrase, frame) pair belongs
+    to `split` (some pairs are held out for evaluation)."""
     while True:
         label = rng.choice(sorted(phrases))
-        phrase, frame = rng.choice(phrases[label]), rng.choice(_TEXT_FRAMES)
-        if held_out(f"{task}|{phrase}|{frame}") == (split == "eval"):
-            break
+        phrase, frame = rng.choice(phrases[label]), rng.choice(frames)
+        if held_out(f"{tag}|{phrase}|{frame}") == (split == "eval"):
+            return label, phrase, frame
+
+
+def labelled_text(rng: random.Random, split: Split, task: str) -> tuple[str, str]:
+    """A `(text, label)` pair for `task` ("sentiment" or "intent")."""
+    label, phrase, frame = _draw(rng, split, task, _TASKS[task], _TEXT_FRAMES)
     filled = phrase.format(
         p=rng.choice(pools.ITEMS),
         day=rng.choice(pools.DAYS),
@@ -173,11 +184,7 @@ _NEWS_FRAMES = shared("{C} {e}|{C} {e}.|Breaking: {C} {e}|{C} {e}, sources say|N
 
 def news_headline(rng: random.Random, split: Split) -> tuple[str, str]:
     """A `(headline, label)` pair about a company (held out by event and frame)."""
-    while True:
-        label = rng.choice(sorted(NEWS))
-        event, frame = rng.choice(NEWS[label]), rng.choice(_NEWS_FRAMES)
-        if held_out(f"news|{event}|{frame}") == (split == "eval"):
-            break
+    label, event, frame = _draw(rng, split, "news", NEWS, _NEWS_FRAMES)
     filled = event.format(
         n=rng.randint(2, 9),
         p=rng.choice(pools.ITEMS),
