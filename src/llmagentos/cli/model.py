@@ -168,8 +168,7 @@ def train_news_sentiment_cmd(name: str, encoder: str, seed: int, models_dir: str
             seed=seed,
             reporter=_reporter(),
         )
-    console.print(f"saved [bold]{done.path}[/] ({done.parameters} parameters, {done.seconds} s)")
-    _print_classification(done.metrics)
+    _print_head(done)
 
 
 def _causal_or_masked(kind: str, corpus: str, name: str, kwargs: dict[str, Any]) -> None:
@@ -352,6 +351,10 @@ def _fit_head(
             reporter=_reporter(),
             **given,
         )
+    _print_head(done)
+
+
+def _print_head(done: Any) -> None:
     console.print(f"saved [bold]{done.path}[/] ({done.parameters} parameters, {done.seconds} s)")
     _print_classification(done.metrics)
 
@@ -429,21 +432,18 @@ def eval_cmd(
     with _training("evaluation"):
         path = store.resolve(name, models_dir)
         kind = store.read_manifest(path).get("kind", "causal-lm")
-        if kind == "classifier":
-            if data is None:
-                raise click.ClickException("a classifier is evaluated on --data (JSON lines)")
-            from llmagentos.learning.data import read_labelled
-            from llmagentos.learning.evaluate import evaluate_classifier
-
-            figures = evaluate_classifier(str(path), read_labelled(data), threads=threads)
-            _print_classification(figures)
-        elif kind == "embedding-classifier":
+        if kind in ("classifier", "embedding-classifier"):
             if data is None:
                 raise click.ClickException("a classifier is evaluated on --data (JSON lines)")
             from llmagentos.learning.data import read_labelled
             from llmagentos.learning.embedding_classifier import evaluate_embedding_classifier
+            from llmagentos.learning.evaluate import evaluate_classifier
 
-            figures = evaluate_embedding_classifier(path, read_labelled(data))
+            rows = read_labelled(data)
+            if kind == "classifier":
+                figures = evaluate_classifier(str(path), rows, threads=threads)
+            else:
+                figures = evaluate_embedding_classifier(path, rows)
             _print_classification(figures)
         elif kind == "causal-lm":
             figures = _eval_chat(path, per_task, seed, threads)
